@@ -1,0 +1,66 @@
+"""GU agent: registrations, decided by the owner of the email's partition (so two racing
+registrations of one email on two workers still produce exactly one account)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from gamevault.agents.app import raw_topic
+from gamevault.agents.bus import CommandTimeout, Unavailable
+from gamevault.agents.runtime import Context, Dispatcher, apply, stream_agent
+from gamevault.api.security import hash_password, verify_password
+from gamevault.domain import users
+from gamevault.streams.envelope import iso, new_event, utcnow
+from gamevault.streams.topics import USERS_COMMANDS
+
+log = logging.getLogger(__name__)
+REGISTER = "gamevault.users.register"
+SOURCE = "/gamevault/users"
+
+
+def install(services: Any) -> None:
+    tables = services.tables
+    dispatcher = Dispatcher("users", USERS_COMMANDS, services.producer, SOURCE)
+
+    @dispatcher.on(REGISTER)
+    async def register(data: dict[str, Any], ctx: Context) -> None:
+        email = users.normalize_email(data["email"])
+        await apply(ctx, tables.users, email, users.register(tables.users.get(email), {**data, "email": email}))
+
+    services.app.agent(raw_topic(services.app, USERS_COMMANDS), name="users")(stream_agent(dispatcher))
+
+
+def admin_user_id(email: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "gamevault:admin:" + users.normalize_email(email)))
+
+
+async def ensure_admin(services: Any) -> None:
+    """Create (or re-key) the admin account of GAMEVAULT_ADMIN_EMAIL / _PASSWORD; idempotent on every worker."""
+    settings = services.settings
+    if not (settings.admin_email and settings.admin_password):
+        return
+    await services.replicas.ready.wait()
+    email = users.normalize_email(settings.admin_email)
+    record = services.views.users.get(email)
+    if record is not None and record["role"] != "admin":
+        log.error("GAMEVAULT_ADMIN_EMAIL %s belongs to a %s account; no admin created", email, record["role"])
+        return
+    if record is not None and await verify_password(settings.admin_password, record["password_hash"]):
+        return
+    command = new_event(REGISTER, SOURCE, {
+        "user_id": admin_user_id(email), "email": email, "display_name": "Administrator", "role": "admin",
+        "password_hash": await hash_password(settings.admin_password), "registered_at": iso(utcnow()),
+        "rotate_password": record is not None,
+    }, subject=email)
+    for attempt in range(30):
+        try:
+            reply = await services.bus.request(USERS_COMMANDS, email, command, timeout=10)
+            if reply.ok:
+                log.info("admin account %s ready", email)
+            else:
+                log.error("admin account %s: %s", email, reply.detail)
+            return
+        except (CommandTimeout, Unavailable) as exc:
+            log.warning("admin bootstrap attempt %d: %s", attempt + 1, exc)

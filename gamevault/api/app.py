@@ -1,0 +1,50 @@
+"""The API gateway application: routers per module behind one middleware."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import ORJSONResponse
+
+from gamevault.api.middleware import GatewayMiddleware
+from gamevault.api.problems import install_problem_handlers
+from gamevault.api.ratelimit import Policy, TokenBuckets
+from gamevault.api.routers import auth, ops, products, users
+from gamevault.api.views import ProductDocuments
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """GameVault's gateway: the single REST/JSON entry to the marketplace.
+
+Errors are `application/problem+json` (RFC 9457). Authenticate with `Authorization: Bearer <JWT>`
+from `POST /api/v1/auth/token`. Money is `{"amount": "59.90", "currency": "PEN"}`. Lists are
+`{"items": [...], "next_cursor": ...}`. Every response carries `X-Request-ID` and the IETF
+`RateLimit` / `RateLimit-Policy` headers.
+"""
+
+
+def create_api(services: Any) -> FastAPI:
+    settings = services.settings
+    api = FastAPI(
+        title="GameVault API", version="1.0.0", description=DESCRIPTION,
+        default_response_class=ORJSONResponse, docs_url="/docs", redoc_url=None, openapi_url="/openapi.json",
+    )
+    services.documents = ProductDocuments(services.views)
+    api.state.services = services
+    api.state.login_failures = TokenBuckets(Policy("login-failures", settings.token_rate_limit_per_minute))
+    install_problem_handlers(api)
+
+    v1 = APIRouter(prefix=API_PREFIX)
+    for module in (users, auth, products):
+        v1.include_router(module.router)
+    api.include_router(ops.router)
+    api.include_router(v1)
+
+    api.add_middleware(
+        GatewayMiddleware,
+        tokens=services.tokens,
+        user_buckets=TokenBuckets(Policy("user", settings.rate_limit_per_minute * 2)),
+        ip_buckets=TokenBuckets(Policy("anonymous", settings.rate_limit_per_minute)),
+    )
+    return api

@@ -1,0 +1,34 @@
+"""Sending a command from a route to the agent that owns it, and mapping its answer to HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gamevault import tracing
+from gamevault.agents.bus import CommandTimeout, Unavailable
+from gamevault.api.problems import Problem
+from gamevault.streams.envelope import new_event
+from gamevault.streams.topics import TopicSpec
+
+STATUS = {"conflict": 409, "forbidden": 403, "not_found": 404, "invalid": 422, "unavailable": 503,
+          "internal": 500}
+
+
+async def execute(
+    services: Any, spec: TopicSpec, key: str, type_: str, data: dict[str, Any], *,
+    command_id: str | None = None, timeout: float = 15.0,
+) -> dict[str, Any]:
+    """Request/reply through Kafka; the reply's data on success, a problem otherwise."""
+    command = new_event(type_, "/gamevault/api", data, subject=key, event_id=command_id)
+    headers = [("traceparent", (tracing.current_traceparent.get() or tracing.child_of(None)).encode())]
+    try:
+        reply = await services.bus.request(spec, key, command, timeout=timeout, headers=headers)
+    except Unavailable:
+        raise Problem(503, "the event backbone (Kafka) is unavailable; retry shortly",
+                      slug="backbone-unavailable", headers={"Retry-After": "5"}) from None
+    except CommandTimeout:
+        raise Problem(503, "the request was accepted but not confirmed in time; retrying it is safe",
+                      slug="not-confirmed", headers={"Retry-After": "2"}) from None
+    if not reply.ok:
+        raise Problem(STATUS.get(reply.code, 400), reply.detail, slug=reply.code.replace("_", "-"))
+    return reply.data

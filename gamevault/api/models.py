@@ -1,0 +1,128 @@
+"""Request and response models of the gateway: one model per use (`UserCreate`, `UserPublic`...)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from gamevault.streams.contracts.catalog import Description, Genres, Stock
+from gamevault.streams.contracts.common import Email, Money, Platform, Title
+
+T = TypeVar("T")
+
+
+class Strict(BaseModel):
+    """Request bodies refuse unknown fields: no mass assignment (`role: admin`, `seller_id`...)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+# ---- users -----------------------------------------------------------------------------------
+Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+
+
+class UserCreate(Strict):
+    email: Email
+    password: Password
+    display_name: DisplayName
+    role: Literal["buyer", "seller"] = "buyer"
+
+
+class UserPublic(BaseModel):
+    id: str
+    display_name: str
+    role: Literal["buyer", "seller", "admin"]
+    registered_at: datetime
+
+
+class UserPrivate(UserPublic):
+    email: Email
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+def user_public(record: dict[str, Any]) -> UserPublic:
+    return UserPublic(id=record["user_id"], display_name=record["display_name"], role=record["role"],
+                      registered_at=record["registered_at"])
+
+
+def user_private(record: dict[str, Any]) -> UserPrivate:
+    return UserPrivate(**user_public(record).model_dump(), email=record["email"])
+
+
+# ---- catalog ---------------------------------------------------------------------------------
+class ProductCreate(Strict):
+    title: Title
+    description: Description = ""
+    platform: Platform
+    genres: Genres
+    price: Money
+    stock: Stock = 0
+
+
+class ProductUpdate(Strict):
+    title: Title | None = None
+    description: Description | None = None
+    platform: Platform | None = None
+    genres: Genres | None = None
+    price: Money | None = None
+    stock: Stock | None = None
+
+
+class Rating(BaseModel):
+    average: float | None = Field(description="mean of approved reviews' stars, 2 decimals; null when none")
+    count: int
+    histogram: dict[str, int]
+
+
+class ProductPublic(BaseModel):
+    id: str
+    seller_id: str
+    title: str
+    description: str
+    platform: str
+    genres: list[str]
+    price: Money
+    stock: int
+    rating: Rating
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class ReviewPublic(BaseModel):
+    id: str
+    product_id: str
+    author: UserPublic | None = None
+    author_id: str
+    rating: int
+    title: str
+    body: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProductPage(BaseModel):
+    product: ProductPublic
+    seller: UserPublic | None
+    rating: Rating | None
+    reviews: list[ReviewPublic]
+    degraded: list[str]
+
+
+SortOrder = Literal["relevance", "price_asc", "price_desc", "rating_desc", "newest"]
+PriceParam = Annotated[Decimal, Field(ge=0, le=Decimal("9999999999.99"), decimal_places=2)]

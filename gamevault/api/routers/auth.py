@@ -1,0 +1,57 @@
+"""The token endpoint (OAuth2 password flow), with its own defence against password guessing.
+
+Failed attempts are counted per client IP and per account (token buckets of
+GAMEVAULT_TOKEN_RATE_LIMIT_PER_MINUTE): once either is spent, the endpoint answers 429 without
+even checking the password. Successful logins cost nothing here, so a busy legitimate client is
+not locked out by its own traffic.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.security import OAuth2PasswordRequestForm
+
+from gamevault.api.deps import Services
+from gamevault.api.models import Token
+from gamevault.api.problems import Problem
+from gamevault.api.ratelimit import Decision
+from gamevault.api.security import verify_password
+from gamevault.domain.identity import UsersUnavailable
+from gamevault.domain.users import normalize_email
+from gamevault.metrics import RATE_LIMITED
+
+router = APIRouter(prefix="/auth", tags=["users"])
+
+
+def _throttled(decision: Decision) -> Problem:
+    RATE_LIMITED.labels(decision.policy.name).inc()
+    return Problem(429, f"too many failed logins; retry after {max(1, decision.reset_s)}s",
+                   slug="rate-limited", headers=decision.headers())
+
+
+@router.post("/token", response_model=Token, summary="Exchange email and password for a bearer token",
+             responses={401: {"description": "bad credentials"}, 429: {"description": "too many failures"}})
+async def token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, response: Response,
+    services: Services,
+) -> Token:
+    failures = request.app.state.login_failures
+    email = normalize_email(form.username)
+    client = request.client.host if request.client else "unknown"
+    for key in ("ip:" + client, "account:" + email):
+        if not (state := failures.peek(key)).allowed:
+            raise _throttled(state)
+    try:
+        record = await services.users.credentials(email)
+    except UsersUnavailable as exc:
+        raise Problem(503, str(exc), headers={"Retry-After": "2"}) from None
+    if not await verify_password(form.password, record["password_hash"] if record else None):
+        failures.take("ip:" + client)
+        failures.take("account:" + email)
+        raise Problem(401, "incorrect email or password", slug="invalid-credentials",
+                      headers={"WWW-Authenticate": "Bearer"})
+    access, ttl = services.tokens.issue(record["user_id"], record["role"])
+    response.headers["Cache-Control"] = "no-store"
+    return Token(access_token=access, expires_in=ttl)

@@ -1,0 +1,82 @@
+"""Passwords (Argon2id) and access tokens (JWT, HS256 pinned)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+
+ALGORITHM = "HS256"  # pinned: decode() accepts this one algorithm only (no "none", no key confusion)
+
+# RFC 9106 second recommended option (64 MiB, t=3, p=4), the argon2-cffi default
+_hasher = PasswordHash((Argon2Hasher(),))
+# a real hash of a random password, verified when the account does not exist (equal timing)
+_DUMMY_HASH = _hasher.hash(uuid.uuid4().hex)
+
+
+async def hash_password(password: str) -> str:
+    """Argon2id in a thread: it takes tens of milliseconds and must not stall the event loop."""
+    return await asyncio.get_running_loop().run_in_executor(None, _hasher.hash, password)
+
+
+async def verify_password(password: str, password_hash: str | None) -> bool:
+    def _verify() -> bool:
+        try:
+            return _hasher.verify(password, password_hash or _DUMMY_HASH) and password_hash is not None
+        except Exception:
+            return False
+
+    return await asyncio.get_running_loop().run_in_executor(None, _verify)
+
+
+class InvalidToken(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Claims:
+    sub: str
+    role: str
+    exp: int
+    jti: str
+
+
+class TokenService:
+    def __init__(self, secret: str, issuer: str, audience: str, ttl_s: int) -> None:
+        if len(secret.encode()) < 32:
+            raise ValueError("the JWT secret must be at least 32 bytes (HS256, RFC 7518 §3.2)")
+        self._secret = secret
+        self.issuer = issuer
+        self.audience = audience
+        self.ttl_s = ttl_s
+
+    def issue(self, user_id: str, role: str) -> tuple[str, int]:
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "sub": user_id, "role": role, "iss": self.issuer, "aud": self.audience,
+            "iat": now, "nbf": now, "exp": now + self.ttl_s, "jti": uuid.uuid4().hex,
+        }
+        return jwt.encode(claims, self._secret, algorithm=ALGORITHM), self.ttl_s
+
+    def verify(self, token: str) -> Claims:
+        try:
+            header = jwt.get_unverified_header(token)
+            if header.get("alg") != ALGORITHM:
+                raise InvalidToken(f"algorithm {header.get('alg')!r} is not accepted")
+            doc = jwt.decode(
+                token, self._secret, algorithms=[ALGORITHM], audience=self.audience, issuer=self.issuer,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]}, leeway=5,
+            )
+        except InvalidToken:
+            raise
+        except jwt.ExpiredSignatureError:
+            raise InvalidToken("the token has expired") from None
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(f"the token is not valid: {exc}") from None
+        return Claims(str(doc["sub"]), str(doc.get("role", "")), int(doc["exp"]), str(doc.get("jti", "")))

@@ -1,0 +1,52 @@
+"""The `gamevault` command."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from gamevault.cli.kafka import kafka
+from gamevault.cli.produce import produce
+from gamevault.cli.schemas import schemas
+from gamevault.cli.topics import topics
+from gamevault.cli.up import up
+from gamevault.cli.worker import worker
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="gamevault")
+def cli() -> None:
+    """GameVault: an event-driven marketplace for video games on Kafka.
+
+    Start everything with `gamevault up`; see `gamevault COMMAND --help` for each command.
+    """
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+for command in (up, kafka, topics, worker, produce, schemas):
+    cli.add_command(command)
+
+
+def _optional_commands() -> None:
+    """Commands of modules that may be absent in a trimmed install."""
+    try:
+        from gamevault.cli.warehouse import report, sql, warehouse
+
+        for command in (warehouse, sql, report):
+            cli.add_command(command)
+    except ImportError:
+        pass
+    try:
+        from gamevault.cli.simulators import simulators
+
+        cli.add_command(simulators)
+    except ImportError:
+        pass
+
+
+_optional_commands()
+
+
+def main() -> None:
+    cli(prog_name="gamevault")

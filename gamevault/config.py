@@ -1,0 +1,150 @@
+"""Settings: every environment variable GameVault reads is read here, once.
+
+Commands build one `Settings` and pass it down (the composition root owns it); nothing else
+looks at `os.environ`, so a test can run several differently configured stacks side by side.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+DEFAULT_KAFKA_PORT = 9092
+DEFAULT_API_PORT = 8000
+DEFAULT_SIMULATOR_PORT = 8100
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = _env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    kafka_port: int = DEFAULT_KAFKA_PORT
+    external_bootstrap: str | None = None
+    api_host: str = "127.0.0.1"
+    api_port: int = DEFAULT_API_PORT
+    simulator_port: int = DEFAULT_SIMULATOR_PORT
+    simulators_url: str | None = None
+    api_public_url: str | None = None
+    lake_dir: Path | None = None
+    app_id: str = "gamevault"
+    log_level: str = "info"
+    admin_email: str | None = None
+    admin_password: str | None = None
+    jwt_secret: str | None = None
+    jwt_issuer: str = "gamevault"
+    jwt_audience: str = "gamevault-api"
+    jwt_ttl_seconds: int = 3600
+    webhook_secrets: dict[str, str] = field(default_factory=dict)
+    auto_approve_reviews: bool = False
+    rate_limit_per_minute: int = 600
+    token_rate_limit_per_minute: int = 10
+    saga_step_timeout_s: float = 30.0
+    payment_confirm_timeout_s: float = 60.0
+    pseudonym_key: str | None = None
+    chaos: frozenset[str] = frozenset()
+
+    # ---- derived -------------------------------------------------------------------------
+    @property
+    def bootstrap(self) -> str:
+        """Where Kafka is: an existing cluster if configured, else this home's local broker."""
+        return self.external_bootstrap or f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def uses_local_broker(self) -> bool:
+        return self.external_bootstrap is None
+
+    @property
+    def kafka_dir(self) -> Path:
+        return self.home / "kafka"
+
+    @property
+    def lake(self) -> Path:
+        return self.lake_dir or (self.home / "lake")
+
+    @property
+    def api_url(self) -> str:
+        return self.api_public_url or f"http://{self.api_host}:{self.api_port}"
+
+    @property
+    def simulators_base_url(self) -> str:
+        return self.simulators_url or f"http://127.0.0.1:{self.simulator_port}"
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    # ---- secrets shared by every process of one home -------------------------------------
+    def secret(self, name: str) -> str:
+        """A secret from the environment, else one generated once and kept under <home>/secrets.
+
+        Workers of one home must agree on the JWT key and the webhook secrets; a generated file
+        (mode 0600) gives a fresh install safe, distinct values without any setup.
+        """
+        explicit = {"jwt": self.jwt_secret, "pseudonym": self.pseudonym_key}.get(name)
+        explicit = explicit or self.webhook_secrets.get(name)
+        if explicit:
+            return explicit
+        path = self.home / "secrets" / name
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(48)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(value)
+        try:
+            os.link(tmp, path)  # first writer wins; concurrent workers read the winner's value
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+        return path.read_text().strip()
+
+
+def load_settings(home: str | Path | None = None, **overrides: object) -> Settings:
+    """Settings from the environment, with explicit (CLI) overrides winning."""
+    home_path = Path(home or _env("GAMEVAULT_HOME", "./.gamevault")).expanduser().resolve()
+    webhook_secrets = {
+        provider: value
+        for provider in ("yape", "plin")
+        if (value := _env(f"GAMEVAULT_{provider.upper()}_WEBHOOK_SECRET"))
+    }
+    lake = _env("GAMEVAULT_LAKE")
+    base = Settings(
+        home=home_path,
+        kafka_port=int(_env("GAMEVAULT_KAFKA_PORT", str(DEFAULT_KAFKA_PORT))),
+        external_bootstrap=_env("GAMEVAULT_KAFKA_BOOTSTRAP"),
+        api_host=_env("GAMEVAULT_API_HOST", "127.0.0.1") or "127.0.0.1",
+        api_port=int(_env("GAMEVAULT_API_PORT", str(DEFAULT_API_PORT))),
+        simulator_port=int(_env("GAMEVAULT_SIMULATOR_PORT", str(DEFAULT_SIMULATOR_PORT))),
+        simulators_url=_env("GAMEVAULT_SIMULATORS_URL"),
+        api_public_url=_env("GAMEVAULT_API_URL"),
+        lake_dir=Path(lake).expanduser().resolve() if lake else None,
+        app_id=_env("GAMEVAULT_APP_ID", "gamevault") or "gamevault",
+        log_level=_env("GAMEVAULT_LOG_LEVEL", "info") or "info",
+        admin_email=_env("GAMEVAULT_ADMIN_EMAIL"),
+        admin_password=_env("GAMEVAULT_ADMIN_PASSWORD"),
+        jwt_secret=_env("GAMEVAULT_JWT_SECRET"),
+        webhook_secrets=webhook_secrets,
+        auto_approve_reviews=_env_bool("GAMEVAULT_AUTO_APPROVE_REVIEWS", False),
+        rate_limit_per_minute=int(_env("GAMEVAULT_RATE_LIMIT_PER_MINUTE", "600")),
+        token_rate_limit_per_minute=int(_env("GAMEVAULT_TOKEN_RATE_LIMIT_PER_MINUTE", "10")),
+        saga_step_timeout_s=float(_env("GAMEVAULT_SAGA_STEP_TIMEOUT", "30")),
+        payment_confirm_timeout_s=float(_env("GAMEVAULT_PAYMENT_CONFIRM_TIMEOUT", "60")),
+        pseudonym_key=_env("GAMEVAULT_PSEUDONYM_KEY"),
+        chaos=frozenset(x.strip() for x in (_env("GAMEVAULT_CHAOS", "") or "").split(",") if x.strip()),
+    )
+    return base.with_overrides(**overrides)

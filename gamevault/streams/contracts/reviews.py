@@ -1,0 +1,71 @@
+"""CR events, and the ingress command partner channels send.
+
+Reviews events are keyed by product id: a product's review thread is CR's aggregate (it enforces
+one review per buyer and product), and that key gives the rating stream table per-product order
+without a repartition hop. The review id is the CloudEvent `subject`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import StringConstraints
+
+from gamevault.streams.contracts.common import Contract, Id, Stars
+from gamevault.streams.registry import event
+from gamevault.streams.topics import REVIEWS_EVENTS, REVIEWS_INGRESS
+
+ReviewTitle = Annotated[str, StringConstraints(min_length=3, max_length=120, strip_whitespace=True)]
+ReviewBody = Annotated[str, StringConstraints(min_length=10, max_length=4000, strip_whitespace=True)]
+ReviewStatus = Literal["pending", "approved", "rejected", "retracted"]
+
+
+class _Review(Contract):
+    review_id: Id
+    product_id: Id
+    buyer_id: Id
+    at: datetime
+
+
+@event("gamevault.reviews.review.submitted", topic=REVIEWS_EVENTS, key="product_id",
+       summary="A verified buyer submitted (or edited) a review; it awaits moderation")
+class ReviewSubmitted(_Review):
+    rating: Stars
+    title: ReviewTitle
+    body: ReviewBody
+    channel: str
+    edit: bool = False
+
+
+@event("gamevault.reviews.review.approved", topic=REVIEWS_EVENTS, key="product_id",
+       summary="A review (or its edit) was approved and counts in the product's rating")
+class ReviewApproved(_Review):
+    rating: Stars
+    moderator: str
+
+
+@event("gamevault.reviews.review.rejected", topic=REVIEWS_EVENTS, key="product_id",
+       summary="A review (or its edit) was rejected, by the automatic rules or an admin")
+class ReviewRejected(_Review):
+    reason: str
+    moderator: str
+
+
+@event("gamevault.reviews.review.retracted", topic=REVIEWS_EVENTS, key="product_id",
+       summary="The buyer withdrew the review; it no longer counts")
+class ReviewRetracted(_Review):
+    pass
+
+
+# ---- ingress: partner channels -> gamevault.reviews.commands ------------------------------
+@event("gamevault.reviews.review.submit", topic=REVIEWS_INGRESS, key="product_id",
+       summary="A review collected by a partner channel (same checks as the REST route)")
+class SubmitReview(Contract):
+    review_id: Id
+    product_id: Id
+    buyer_id: Id
+    rating: Stars
+    title: ReviewTitle
+    body: ReviewBody
+    channel: str = "partner"

@@ -1,0 +1,62 @@
+"""Which event types exist, which topic carries each, and which data field is its key.
+
+Event models register themselves with `@event(...)`; the registry is what ingress validation,
+`gamevault produce`, the JSON Schema export and the AsyncAPI document read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from pydantic import BaseModel
+
+from gamevault.streams.topics import TopicSpec
+
+M = TypeVar("M", bound=type[BaseModel])
+
+
+@dataclass(frozen=True)
+class EventType:
+    type: str
+    topic: TopicSpec
+    model: type[BaseModel]
+    key_field: str
+    summary: str
+
+    def key_of(self, data: dict) -> str:
+        return str(data[self.key_field])
+
+
+REGISTRY: dict[str, EventType] = {}
+
+
+def event(type_: str, *, topic: TopicSpec, key: str, summary: str) -> Callable[[M], M]:
+    """Register a pydantic model as the `data` of CloudEvents of `type_` on `topic`."""
+
+    def register(model: M) -> M:
+        if type_ in REGISTRY:
+            raise ValueError(f"event type {type_} registered twice")
+        if key not in model.model_fields:
+            raise ValueError(f"{model.__name__} has no key field {key!r}")
+        REGISTRY[type_] = EventType(type_, topic, model, key, summary)
+        model.event_type = type_  # type: ignore[attr-defined]
+        return model
+
+    return register
+
+
+def types_on(topic: TopicSpec) -> list[EventType]:
+    return [e for e in REGISTRY.values() if e.topic.name == topic.name]
+
+
+def lookup(type_: str) -> EventType | None:
+    return REGISTRY.get(type_)
+
+
+def load_all() -> dict[str, EventType]:
+    """Import every contracts module so the registry is complete."""
+    from gamevault.streams import contracts  # noqa: F401  (registration by import)
+
+    return REGISTRY

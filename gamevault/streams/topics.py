@@ -1,0 +1,148 @@
+"""The topic catalogue: every topic GameVault uses is declared here, once.
+
+Faust topics, changelog tables, the admin command (`gamevault topics create`), the AsyncAPI
+document and the warehouse sink all read this list; nothing else spells a topic name.
+
+All keyed topics share one partition count so that a table's changelog is co-partitioned with the
+commands that write it (Faust refuses mismatches with `PartitionsMismatch`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+PARTITIONS = 8
+DAY_MS = 24 * 3600 * 1000
+
+
+class Kind(StrEnum):
+    EVENTS = "events"  # public domain events, one topic per module
+    INGRESS = "ingress"  # commands from producers outside the platform, validated
+    DEADLETTER = "deadletter"
+    COMMANDS = "commands"  # internal, trusted commands and saga replies to one module
+    REPLIES = "replies"  # internal request/reply answers to the worker that asked
+    CHANGELOG = "changelog"  # Faust table changelogs: compacted, the system of record for state
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    kind: Kind
+    description: str
+    key: str
+    partitions: int = PARTITIONS
+    replication_factor: int = 3  # clamped to the cluster's broker count at creation
+    min_insync_replicas: int = 2  # clamped likewise
+    retention_ms: int = 30 * DAY_MS  # -1: forever
+    module: str | None = None
+
+    @property
+    def compacted(self) -> bool:
+        return self.kind is Kind.CHANGELOG
+
+    @property
+    def public(self) -> bool:
+        return self.kind in (Kind.EVENTS, Kind.INGRESS, Kind.DEADLETTER)
+
+    def config(self, replication: int) -> dict[str, str]:
+        cfg = {
+            "cleanup.policy": "compact" if self.compacted else "delete",
+            "retention.ms": str(-1 if self.compacted else self.retention_ms),
+            "min.insync.replicas": str(max(1, min(self.min_insync_replicas, replication - 1 or 1))),
+        }
+        if self.compacted:
+            cfg.update({"min.cleanable.dirty.ratio": "0.2", "segment.ms": str(DAY_MS)})
+        return cfg
+
+
+def _events(module: str, code: str, what: str, key: str) -> TopicSpec:
+    return TopicSpec(
+        f"gamevault.{module}.events", Kind.EVENTS, f"{code}: {what}", key=key, module=module,
+        retention_ms=90 * DAY_MS,
+    )
+
+
+def _commands(module: str, what: str, key: str) -> TopicSpec:
+    return TopicSpec(
+        f"gamevault.internal.{module}.commands", Kind.COMMANDS, what, key=key, module=module,
+        retention_ms=7 * DAY_MS,
+    )
+
+
+def _changelog(table: str, what: str, key: str) -> TopicSpec:
+    return TopicSpec(f"gamevault.internal.{table}.changelog", Kind.CHANGELOG, what, key=key)
+
+
+# ---- public domain events ------------------------------------------------------------------
+USERS_EVENTS = _events("users", "GU", "accounts registered, roles", "user id")
+CATALOG_EVENTS = _events("catalog", "CP", "products created and changed, stock, ratings", "product id")
+ORDERS_EVENTS = _events("orders", "CCP", "carts and every order saga transition", "order id (cart: buyer id)")
+PAYMENTS_EVENTS = _events("payments", "SP", "payment attempts, captures, refunds, voids", "order id")
+LOGISTICS_EVENTS = _events("logistics", "LE", "shipments created, delivered, failed", "order id")
+REVIEWS_EVENTS = _events(
+    "reviews", "CR", "reviews submitted, moderated, edited, retracted",
+    "product id (a product's review thread is CR's aggregate; see README)",
+)
+
+# ---- ingress for producers outside the platform ------------------------------------------
+CATALOG_INGRESS = TopicSpec(
+    "gamevault.catalog.commands", Kind.INGRESS,
+    "Product upserts and stock updates from seller integrations (validated; invalid -> dead letter)",
+    key="product id", module="catalog", retention_ms=7 * DAY_MS,
+)
+REVIEWS_INGRESS = TopicSpec(
+    "gamevault.reviews.commands", Kind.INGRESS,
+    "Reviews from partner channels (validated, verified purchase; invalid -> dead letter)",
+    key="product id", module="reviews", retention_ms=7 * DAY_MS,
+)
+DEADLETTER = TopicSpec(
+    "gamevault.deadletter", Kind.DEADLETTER,
+    "Records that could not be processed, unchanged, with the reason in the dlq.* headers",
+    key="the original key", partitions=4,
+)
+
+# ---- internal: commands, replies, changelogs --------------------------------------------
+USERS_COMMANDS = _commands("users", "GU commands (register)", "email")
+CATALOG_COMMANDS = _commands("catalog", "CP commands: product writes, stock, reservations", "product id")
+ORDERS_COMMANDS = _commands("orders", "CCP commands and saga replies", "order id (cart: buyer id)")
+PAYMENTS_COMMANDS = _commands("payments", "SP commands and stored gateway webhooks", "order id")
+LOGISTICS_COMMANDS = _commands("logistics", "LE commands and carrier callbacks", "order id")
+REVIEWS_COMMANDS = _commands("reviews", "CR commands: submit, moderate, edit, retract", "product id")
+REPLIES = TopicSpec(
+    "gamevault.internal.replies", Kind.REPLIES,
+    "Answers to request/reply commands; a worker reads only its own partition",
+    key="correlation id", retention_ms=3600 * 1000,
+)
+
+USERS_TABLE = _changelog("users", "GU accounts by email (with the password hash; never public)", "email")
+PRODUCTS_TABLE = _changelog("products", "CP products with available stock", "product id")
+RESERVATIONS_TABLE = _changelog("reservations", "CP stock held for orders", "product id|order id")
+RATINGS_TABLE = _changelog("ratings", "CP rating aggregate per product (stream table)", "product id")
+RATING_VOTES_TABLE = _changelog("rating-votes", "CP stars counted per review (dedup)", "review id")
+CARTS_TABLE = _changelog("carts", "CCP carts", "buyer id")
+ORDERS_TABLE = _changelog("orders", "CCP order sagas", "order id")
+PAYMENTS_TABLE = _changelog("payments", "SP payments", "order id")
+SHIPMENTS_TABLE = _changelog("shipments", "LE shipments", "order id")
+REVIEWS_TABLE = _changelog("reviews", "CR reviews", "review id")
+REVIEW_AUTHORS_TABLE = _changelog("review-authors", "CR one review per buyer and product", "product|buyer")
+
+CATALOGUE: tuple[TopicSpec, ...] = (
+    USERS_EVENTS, CATALOG_EVENTS, ORDERS_EVENTS, PAYMENTS_EVENTS, LOGISTICS_EVENTS, REVIEWS_EVENTS,
+    CATALOG_INGRESS, REVIEWS_INGRESS, DEADLETTER,
+    USERS_COMMANDS, CATALOG_COMMANDS, ORDERS_COMMANDS, PAYMENTS_COMMANDS, LOGISTICS_COMMANDS,
+    REVIEWS_COMMANDS, REPLIES,
+    USERS_TABLE, PRODUCTS_TABLE, RESERVATIONS_TABLE, RATINGS_TABLE, RATING_VOTES_TABLE, CARTS_TABLE,
+    ORDERS_TABLE, PAYMENTS_TABLE, SHIPMENTS_TABLE, REVIEWS_TABLE, REVIEW_AUTHORS_TABLE,
+)
+
+BY_NAME: dict[str, TopicSpec] = {t.name: t for t in CATALOGUE}
+PUBLIC_EVENT_TOPICS: tuple[TopicSpec, ...] = tuple(t for t in CATALOGUE if t.kind is Kind.EVENTS)
+INGRESS_TOPICS: tuple[TopicSpec, ...] = tuple(t for t in CATALOGUE if t.kind is Kind.INGRESS)
+
+
+def topic(name: str) -> TopicSpec:
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"{name!r} is not in the topic catalogue") from None

@@ -1,0 +1,49 @@
+"""The Faust tables (write side): partitioned, changelogged to the catalogue's compacted topics.
+
+Values are plain JSON objects; each carries a `version` that only grows, which keeps the read
+replicas monotonic (see `replica.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from gamevault.streams import topics as t
+
+
+@dataclass
+class Tables:
+    users: Any
+    products: Any
+    reservations: Any
+    ratings: Any
+    rating_votes: Any
+    carts: Any
+    orders: Any
+    payments: Any
+    shipments: Any
+    reviews: Any
+    review_authors: Any
+
+
+CHANGELOGS: dict[str, t.TopicSpec] = {
+    "users": t.USERS_TABLE, "products": t.PRODUCTS_TABLE, "reservations": t.RESERVATIONS_TABLE,
+    "ratings": t.RATINGS_TABLE, "rating_votes": t.RATING_VOTES_TABLE, "carts": t.CARTS_TABLE,
+    "orders": t.ORDERS_TABLE, "payments": t.PAYMENTS_TABLE, "shipments": t.SHIPMENTS_TABLE,
+    "reviews": t.REVIEWS_TABLE, "review_authors": t.REVIEW_AUTHORS_TABLE,
+}
+
+
+def define_tables(app: Any) -> Tables:
+    def table(name: str) -> Any:
+        spec = CHANGELOGS[name]
+        changelog = app.topic(
+            spec.name, partitions=spec.partitions, compacting=True, deleting=False,
+            key_serializer="raw", value_serializer="json",
+        )
+        return app.Table(
+            name, default=None, partitions=spec.partitions, key_type=str, changelog_topic=changelog,
+        )
+
+    return Tables(**{f.name: table(f.name) for f in fields(Tables)})

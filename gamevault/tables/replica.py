@@ -1,0 +1,191 @@
+"""The read side: every worker's full copy of the tables it serves, tailed from their changelogs.
+
+Faust partitions a table among the workers of a group, so the worker a client reaches may not own
+the key it asks for (NOTES.md: a local read on the non-owner returned 0 instead of 5). Instead of
+forwarding reads, every worker tails the table's compacted changelog topic, all partitions, with
+its own group-less consumer, and keeps the whole table in memory. Reads are then local, fast and
+correct on any worker, and keep working through rebalances.
+
+Consistency: a worker applies the state a command returned before answering the request (read your
+writes on the worker that took the write). A read that misses first catches up to the changelog's
+high-water mark (`sync`), so a key written through another worker is never reported missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import mode
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from gamevault.metrics import REPLICA_LAG
+from gamevault.streams.topics import TopicSpec
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[str, dict | None, dict | None], None]
+
+
+def _decode_key(raw: bytes | None) -> str:
+    """Faust writes `str` table keys JSON-encoded ("key" with quotes)."""
+    if not raw:
+        return ""
+    if raw[:1] == b'"':
+        return orjson.loads(raw)
+    return raw.decode()
+
+
+class TableReplica:
+    """A dict of one table's current values; `version` fields keep it monotonic per key."""
+
+    def __init__(self, spec: TopicSpec) -> None:
+        self.spec = spec
+        self.data: dict[str, dict] = {}
+        self._listeners: list[Listener] = []
+
+    def get(self, key: str) -> dict | None:
+        return self.data.get(key)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def values(self):
+        return self.data.values()
+
+    def subscribe(self, listener: Listener) -> None:
+        """`listener(key, old, new)` runs after every change (indexes stay in step with the data)."""
+        self._listeners.append(listener)
+
+    def apply(self, key: str, value: dict | None) -> bool:
+        """Apply a changelog record or a command's returned state; older versions are ignored."""
+        old = self.data.get(key)
+        if value is None:
+            if old is None:
+                return False
+            del self.data[key]
+        else:
+            if old is not None and value.get("version", 0) < old.get("version", 0):
+                return False
+            self.data[key] = value
+        for listener in self._listeners:
+            listener(key, old, value)
+        return True
+
+
+class ReplicaService(mode.Service):
+    """One consumer for all replicated changelogs; `ready` once caught up with the start's end offsets."""
+
+    def __init__(self, bootstrap: str, replicas: list[TableReplica], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.bootstrap = bootstrap
+        self.replicas = {r.spec.name: r for r in replicas}
+        self.ready = asyncio.Event()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._positions: dict[TopicPartition, int] = {}
+        self._waiters: list[tuple[dict[TopicPartition, int], asyncio.Future]] = []
+        self._sync_lock = asyncio.Lock()
+        self.last_contact = 0.0
+
+    async def on_start(self) -> None:
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            key_deserializer=None,
+            value_deserializer=None,
+            fetch_max_wait_ms=50,
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+            client_id="gamevault-replica",
+        )
+        await self._consumer.start()
+        tps = [
+            TopicPartition(spec.name, p) for spec in (r.spec for r in self.replicas.values())
+            for p in range(spec.partitions)
+        ]
+        self._consumer.assign(tps)
+        await self._consumer.seek_to_beginning(*tps)
+        self._start_targets = await self._end_offsets(tps)
+        self.add_future(self._run())
+
+    async def on_stop(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    async def _end_offsets(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+        offsets = await self._consumer.end_offsets(tps)
+        self.last_contact = time.monotonic()
+        return offsets
+
+    def _caught_up(self, targets: dict[TopicPartition, int]) -> bool:
+        return all(self._positions.get(tp, 0) >= off for tp, off in targets.items())
+
+    async def _run(self) -> None:
+        consumer = self._consumer
+        assert consumer is not None
+        if self._caught_up(self._start_targets):
+            self.ready.set()
+        while not self.should_stop:
+            try:
+                batches = await consumer.getmany(timeout_ms=200, max_records=5000)
+            except KafkaError as exc:  # broker away: keep serving what we have, retry
+                log.warning("replica fetch failed: %s", exc)
+                await asyncio.sleep(0.5)
+                continue
+            self.last_contact = time.monotonic()
+            for tp, records in batches.items():
+                replica = self.replicas[tp.topic]
+                for rec in records:
+                    key = _decode_key(rec.key)
+                    value = orjson.loads(rec.value) if rec.value is not None else None
+                    try:
+                        replica.apply(key, value)
+                    except Exception:  # a bad listener must not stop the read model
+                        log.exception("replica %s: applying %s failed", tp.topic, key)
+                if records:
+                    self._positions[tp] = records[-1].offset + 1
+            if not batches:
+                # an empty fetch means we are at the end of every partition we hold
+                for tp in consumer.assignment():
+                    self._positions[tp] = max(self._positions.get(tp, 0), await consumer.position(tp))
+            if not self.ready.is_set() and self._caught_up(self._start_targets):
+                self.ready.set()
+            self._wake_waiters()
+
+    def _wake_waiters(self) -> None:
+        remaining = []
+        for targets, fut in self._waiters:
+            if fut.done():
+                continue
+            if self._caught_up(targets):
+                fut.set_result(None)
+            else:
+                remaining.append((targets, fut))
+        self._waiters = remaining
+        if self._start_targets:
+            lag = sum(max(0, off - self._positions.get(tp, 0)) for tp, off in self._start_targets.items())
+            REPLICA_LAG.set(lag)
+
+    async def sync(self, topic: str | None = None, timeout: float = 5.0) -> bool:
+        """Wait until every record written before this call (to `topic`, or all) is applied."""
+        assert self._consumer is not None
+        tps = [tp for tp in self._consumer.assignment() if topic is None or tp.topic == topic]
+        try:
+            targets = await asyncio.wait_for(self._end_offsets(tps), timeout)
+        except (TimeoutError, KafkaError):
+            return False
+        if self._caught_up(targets):
+            return True
+        fut = asyncio.get_running_loop().create_future()
+        self._waiters.append((targets, fut))
+        try:
+            await asyncio.wait_for(fut, timeout)
+            return True
+        except TimeoutError:
+            return False

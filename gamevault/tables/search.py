@@ -1,0 +1,335 @@
+"""The catalog's search index, kept in memory by every worker from the product and rating replicas.
+
+An inverted index (token -> product ids) answers text queries; sets per platform and genre answer
+the filters; pre-sorted key lists answer the sort orders, walked from the cursor until a page is
+full. Pagination is keyset-based: a cursor is the sort key of the last item served, so pages stay
+stable while products are added.
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from gamevault.tables.replica import TableReplica
+
+SORTS = ("relevance", "price_asc", "price_desc", "rating_desc", "newest")
+_WORD = re.compile(r"[a-z0-9]+")
+_SMALL_SET = 4000  # below this many candidates, sorting them beats walking a global order
+_MAX_PREFIX_EXPANSION = 64
+_DESCRIPTION_TOKENS = 60
+
+
+class BadCursor(ValueError):
+    pass
+
+
+def tokenize(text: str) -> list[str]:
+    folded = unicodedata.normalize("NFKD", text.lower())
+    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    return _WORD.findall(folded)
+
+
+def _cents(product: dict) -> int:
+    return int(Decimal(product["price"]["amount"]) * 100)
+
+
+def _ts(value: str) -> float:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+class SortedKeys:
+    """A list of (key..., id) tuples kept sorted; batches of changes are merged by one re-sort."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple] = []
+        self._add: list[tuple] = []
+        self._remove: set[tuple] = set()
+
+    def add(self, key: tuple) -> None:
+        if key in self._remove:
+            self._remove.discard(key)
+        else:
+            self._add.append(key)
+
+    def remove(self, key: tuple) -> None:
+        self._remove.add(key)
+
+    def settle(self) -> list[tuple]:
+        if self._add or self._remove:
+            if len(self._add) + len(self._remove) > 64:
+                keep = [k for k in self.items if k not in self._remove] if self._remove else self.items
+                keep.extend(self._add)
+                keep.sort()
+                self.items = keep
+            else:
+                for key in self._remove:
+                    i = bisect.bisect_left(self.items, key)
+                    if i < len(self.items) and self.items[i] == key:
+                        del self.items[i]
+                for key in self._add:
+                    bisect.insort(self.items, key)
+            self._add.clear()
+            self._remove.clear()
+        return self.items
+
+
+@dataclass(frozen=True)
+class Query:
+    q: str | None = None
+    platform: str | None = None
+    genre: str | None = None
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    min_rating: float | None = None
+    sort: str = "relevance"
+    limit: int = 20
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    ids: list[str]
+    next_cursor: str | None
+
+
+def encode_cursor(sort: str, key: tuple) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps([sort, list(key)])).decode().rstrip("=")
+
+
+def decode_cursor(sort: str, cursor: str) -> tuple:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        cursor_sort, key = orjson.loads(base64.urlsafe_b64decode(padded))
+    except Exception:
+        raise BadCursor("the cursor is not one this API issued") from None
+    if cursor_sort != sort or not isinstance(key, list) or not key:
+        raise BadCursor("the cursor belongs to another sort order")
+    return tuple(key)
+
+
+class CatalogIndex:
+    def __init__(self, products: TableReplica, ratings: TableReplica) -> None:
+        self.products = products
+        self.postings: dict[str, set[str]] = defaultdict(set)
+        self._doc_tokens: dict[str, tuple[frozenset[str], frozenset[str], frozenset[str]]] = {}
+        self._vocab: list[str] = []
+        self._vocab_dirty = False
+        self.by_platform: dict[str, set[str]] = defaultdict(set)
+        self.by_genre: dict[str, set[str]] = defaultdict(set)
+        self.rating: dict[str, tuple[float, int]] = {}
+        self._sort_key: dict[str, dict[str, tuple]] = {s: {} for s in ("price", "newest", "rating")}
+        self._sorted = {s: SortedKeys() for s in ("price", "newest", "rating")}
+        products.subscribe(self._on_product)
+        ratings.subscribe(self._on_rating)
+
+    # ---- maintenance ----------------------------------------------------------------------
+    def _on_product(self, pid: str, old: dict | None, new: dict | None) -> None:
+        if new is None:
+            self._unindex_text(pid)
+            if old is not None:
+                self.by_platform[old["platform"]].discard(pid)
+                for g in old["genres"]:
+                    self.by_genre[g].discard(pid)
+            for name in self._sorted:
+                self._set_key(name, pid, None)
+            return
+        text_changed = old is None or any(
+            old.get(f) != new.get(f) for f in ("title", "description", "genres", "platform")
+        )
+        if text_changed:
+            self._unindex_text(pid)
+            if old is not None:
+                self.by_platform[old["platform"]].discard(pid)
+                for g in old["genres"]:
+                    self.by_genre[g].discard(pid)
+            title = frozenset(tokenize(new["title"]))
+            tags = frozenset(tokenize(" ".join([*new["genres"], new["platform"]])))
+            desc = frozenset(tokenize(new.get("description", ""))[:_DESCRIPTION_TOKENS])
+            self._doc_tokens[pid] = (title, tags, desc)
+            for tok in title | tags | desc:
+                if tok not in self.postings:
+                    self._vocab_dirty = True
+                self.postings[tok].add(pid)
+            self.by_platform[new["platform"]].add(pid)
+            for g in new["genres"]:
+                self.by_genre[g].add(pid)
+        if old is None or old["price"] != new["price"]:
+            self._set_key("price", pid, (_cents(new), pid))
+        if old is None or old.get("created_at") != new.get("created_at"):
+            self._set_key("newest", pid, (-_ts(new["created_at"]), pid))
+        if pid not in self._sort_key["rating"]:
+            self._set_key("rating", pid, self._rating_key(pid))
+
+    def _unindex_text(self, pid: str) -> None:
+        tokens = self._doc_tokens.pop(pid, None)
+        if tokens:
+            for tok in tokens[0] | tokens[1] | tokens[2]:
+                ids = self.postings.get(tok)
+                if ids is not None:
+                    ids.discard(pid)
+                    if not ids:
+                        del self.postings[tok]
+                        self._vocab_dirty = True
+
+    def _rating_key(self, pid: str) -> tuple:
+        avg, count = self.rating.get(pid, (0.0, 0))
+        return (0 if count else 1, -avg, -count, pid)
+
+    def _on_rating(self, pid: str, old: dict | None, new: dict | None) -> None:
+        if new is None or not new.get("count"):
+            self.rating.pop(pid, None)
+        else:
+            self.rating[pid] = (new["sum"] / new["count"], new["count"])
+        if self.products.get(pid) is not None:
+            self._set_key("rating", pid, self._rating_key(pid))
+
+    def _set_key(self, name: str, pid: str, key: tuple | None) -> None:
+        keys = self._sort_key[name]
+        old = keys.pop(pid, None)
+        if old is not None:
+            self._sorted[name].remove(old)
+        if key is not None:
+            keys[pid] = key
+            self._sorted[name].add(key)
+
+    # ---- queries ----------------------------------------------------------------------------
+    def _expand(self, token: str, prefix: bool) -> set[str]:
+        exact = self.postings.get(token, set())
+        if not prefix or len(token) < 2:
+            return exact
+        if self._vocab_dirty:
+            self._vocab = sorted(self.postings)
+            self._vocab_dirty = False
+        out = set(exact)
+        i = bisect.bisect_left(self._vocab, token)
+        for n, word in enumerate(self._vocab[i:]):
+            if not word.startswith(token) or n >= _MAX_PREFIX_EXPANSION:
+                break
+            out |= self.postings.get(word, set())
+        return out
+
+    def _candidates(self, query: Query, tokens: list[str]) -> set[str] | None:
+        sets: list[set[str]] = []
+        for n, tok in enumerate(tokens):
+            sets.append(self._expand(tok, prefix=(n == len(tokens) - 1)))
+        if query.platform:
+            sets.append(self.by_platform.get(query.platform, set()))
+        if query.genre:
+            sets.append(self.by_genre.get(query.genre, set()))
+        if not sets:
+            return None
+        sets.sort(key=len)
+        result = set(sets[0])
+        for s in sets[1:]:
+            result &= s
+            if not result:
+                break
+        return result
+
+    def _score(self, pid: str, tokens: list[str]) -> int:
+        title, tags, desc = self._doc_tokens.get(pid, (frozenset(), frozenset(), frozenset()))
+        score = 0
+        for n, tok in enumerate(tokens):
+            last = n == len(tokens) - 1
+            if tok in title or (last and any(w.startswith(tok) for w in title)):
+                score += 3
+            elif tok in tags:
+                score += 2
+            elif tok in desc or (last and any(w.startswith(tok) for w in desc)):
+                score += 1
+        return score
+
+    def _passes(self, pid: str, query: Query, min_cents: int | None, max_cents: int | None) -> bool:
+        if min_cents is not None or max_cents is not None:
+            cents = self._sort_key["price"][pid][0]
+            if (min_cents is not None and cents < min_cents) or (max_cents is not None and cents > max_cents):
+                return False
+        if query.min_rating is not None:
+            avg, count = self.rating.get(pid, (0.0, 0))
+            if not count or avg < query.min_rating:
+                return False
+        return True
+
+    def _key(self, sort: str, pid: str, score: int = 0) -> tuple:
+        if sort == "relevance":
+            return (-score, pid)
+        if sort == "price_asc":
+            return self._sort_key["price"][pid]
+        if sort == "price_desc":
+            cents, _ = self._sort_key["price"][pid]
+            return (-cents, pid)
+        if sort == "rating_desc":
+            return self._sort_key["rating"][pid]
+        return self._sort_key["newest"][pid]
+
+    def _walk(self, sort: str, after: tuple | None) -> Iterator[str]:
+        """Product ids in `sort` order after the cursor key, from the pre-sorted lists."""
+        if sort == "price_desc":
+            items = self._sorted["price"].settle()
+            end = len(items)
+            if after is not None:
+                end = bisect.bisect_left(items, (-after[0], after[1]))
+            for i in range(end - 1, -1, -1):
+                yield items[i][-1]
+            return
+        name = {"price_asc": "price", "rating_desc": "rating"}.get(sort, "newest")
+        items = self._sorted[name].settle()
+        start = bisect.bisect_right(items, after) if after is not None else 0
+        for i in range(start, len(items)):
+            yield items[i][-1]
+
+    def search(self, query: Query) -> Page:
+        tokens = tokenize(query.q or "")
+        sort = query.sort if (query.sort != "relevance" or tokens) else "newest"
+        after = decode_cursor(query.sort, query.cursor) if query.cursor else None
+        min_cents = int(query.min_price * 100) if query.min_price is not None else None
+        max_cents = int(query.max_price * 100) if query.max_price is not None else None
+        candidates = self._candidates(query, tokens)
+        limit = query.limit
+        page: list[tuple[tuple, str]] = []
+        if candidates is not None and (tokens or len(candidates) <= _SMALL_SET):
+            keyed = []
+            for pid in candidates:
+                if pid not in self._sort_key["price"] or not self._passes(pid, query, min_cents, max_cents):
+                    continue
+                key = self._key(sort, pid, self._score(pid, tokens) if sort == "relevance" else 0)
+                if after is None or key > after:
+                    keyed.append((key, pid))
+            keyed.sort()
+            page = keyed[: limit + 1]
+        else:
+            for pid in self._walk(sort, after):
+                if candidates is not None and pid not in candidates:
+                    continue
+                if not self._passes(pid, query, min_cents, max_cents):
+                    continue
+                page.append((self._key(sort, pid), pid))
+                if len(page) > limit:
+                    break
+        more = len(page) > limit
+        page = page[:limit]
+        next_cursor = encode_cursor(query.sort, page[-1][0]) if more and page else None
+        return Page([pid for _, pid in page], next_cursor)
+
+    def count(self) -> int:
+        return len(self._doc_tokens)
+
+    def ids(self) -> Iterable[str]:
+        return self._doc_tokens.keys()
+
+    def rating_of(self, pid: str) -> tuple[float, int] | None:
+        return self.rating.get(pid)
+
+    def stats(self) -> dict[str, Any]:
+        return {"products": self.count(), "tokens": len(self.postings)}

@@ -1,0 +1,99 @@
+"""The composition root: one worker process = the Faust app, its agents, the read models, the API.
+
+Everything a worker runs is wired here and nowhere else; modules receive what they need.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from gamevault.agents import catalog as catalog_agents
+from gamevault.agents import ingress as ingress_agents
+from gamevault.agents import users as users_agents
+from gamevault.agents.app import create_faust_app
+from gamevault.agents.bus import CommandBus
+from gamevault.agents.runtime import Producer
+from gamevault.api.app import create_api
+from gamevault.api.security import TokenService
+from gamevault.api.server import ApiServer
+from gamevault.config import Settings
+from gamevault.domain.identity import ReplicaUserDirectory
+from gamevault.tables.definitions import Tables, define_tables
+from gamevault.tables.replica import ReplicaService
+from gamevault.tables.views import ReadModels
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """What routes and agents of one worker share (the container FastAPI dependencies read)."""
+
+    settings: Settings
+    app: Any
+    producer: Producer
+    tables: Tables
+    views: ReadModels
+    replicas: ReplicaService
+    bus: CommandBus
+    tokens: TokenService
+    users: ReplicaUserDirectory
+    worker_id: str
+    documents: Any = None  # set by create_api: cached product documents
+    started_at: float = field(default_factory=time.time)
+
+    def readiness(self) -> dict[str, Any]:
+        broker_ok = time.monotonic() - self.replicas.last_contact < 15.0
+        recovery = self.app.tables.recovery
+        checks = {
+            "kafka": broker_ok,
+            "tables_recovered": bool(recovery.completed.is_set()) and not self.app.in_recovery,
+            "read_models": self.replicas.ready.is_set(),
+            "replies": self.bus.ready.is_set(),
+        }
+        return {"ready": all(checks.values()), "checks": checks, "worker": self.worker_id}
+
+
+def build(settings: Settings, api_port: int | None = None) -> Services:
+    worker_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    app = create_faust_app(settings)
+    producer = Producer(app)
+    tables = define_tables(app)
+    views = ReadModels()
+    replicas = ReplicaService(settings.bootstrap, views.all())
+    bus = CommandBus(app, settings.bootstrap, worker_id)
+    tokens = TokenService(settings.secret("jwt"), settings.jwt_issuer, settings.jwt_audience,
+                          settings.jwt_ttl_seconds)
+    users = ReplicaUserDirectory(views, replicas)
+    services = Services(settings, app, producer, tables, views, replicas, bus, tokens, users, worker_id)
+
+    ingress_agents.install(app, producer)
+    users_agents.install(services)
+    catalog_agents.install(services)
+
+    api = create_api(services)
+    for dependency in (replicas, bus, ApiServer(api, settings.api_host, api_port or settings.api_port)):
+        app.add_dependency(dependency)
+
+    @app.task
+    async def bootstrap_admin() -> None:
+        await users_agents.ensure_admin(services)
+
+    return services
+
+
+def run(settings: Settings, api_port: int | None = None, loglevel: str = "info") -> None:
+    """Run one worker in the foreground until SIGINT/SIGTERM."""
+    import uvloop
+    from faust.worker import Worker
+
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    services = build(settings, api_port)
+    Worker(services.app, loglevel=loglevel, quiet=True, redirect_stdouts=False).execute_from_commandline()

@@ -1,0 +1,133 @@
+"""Real processes for integration tests: a broker, workers, simulators; no mocks of Kafka."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from gamevault.broker.admin import ensure_topics
+from gamevault.broker.local import LocalKafka, free_port
+
+REPO = Path(__file__).resolve().parents[2]
+JAR_HOME = Path(os.environ.get("GAMEVAULT_TEST_JAR_HOME", REPO / ".gamevault"))
+ADMIN = ("admin@gamevault.test", "admin-password-123")
+
+
+def jar_cache() -> Path:
+    """The broker's jars, resolved once per checkout (Maven) and shared by every test broker."""
+    return LocalKafka(JAR_HOME).install(echo=lambda m: print(m, file=sys.stderr))
+
+
+def start_broker(home: Path, port: int | None = None, **config: str) -> LocalKafka:
+    broker = LocalKafka(home, port or free_port(), libs_dir=jar_cache(), heap="512m", extra_config=config)
+    broker.start(echo=lambda m: None)
+    ensure_topics(broker.bootstrap)
+    return broker
+
+
+@dataclass
+class Process:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    log: Path
+    proc: subprocess.Popen | None = None
+
+    def start(self) -> Process:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(self.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, start_new_session=True)
+        return self
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self.alive():
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def kill(self) -> None:
+        if self.alive():
+            self.proc.kill()
+            self.proc.wait()
+
+    def tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+@dataclass
+class Stack:
+    """A broker's home, and the workers (sharing one API port) running against it."""
+
+    home: Path
+    broker: LocalKafka
+    api_port: int = field(default_factory=free_port)
+    env: dict[str, str] = field(default_factory=dict)
+    workers: list[Process] = field(default_factory=list)
+    extra: list[Process] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def base_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "GAMEVAULT_HOME": str(self.home), "GAMEVAULT_KAFKA_PORT": str(self.broker.port),
+            "GAMEVAULT_ADMIN_EMAIL": ADMIN[0], "GAMEVAULT_ADMIN_PASSWORD": ADMIN[1],
+            "GAMEVAULT_RATE_LIMIT_PER_MINUTE": "100000", "PYTHONUNBUFFERED": "1",
+        })
+        env.pop("GAMEVAULT_KAFKA_BOOTSTRAP", None)
+        env.update(self.env)
+        return env
+
+    def start_worker(self, wait: bool = True, port: int | None = None, **env: str) -> Process:
+        n = len(self.workers) + 1
+        proc = Process(f"worker-{n}", [sys.executable, "-m", "gamevault", "worker", "--api-port",
+                                       str(port or self.api_port), "--loglevel", "info"],
+                       {**self.base_env(), **env}, self.home / "logs" / f"worker-{n}.log").start()
+        self.workers.append(proc)
+        if wait:
+            self.wait_ready(proc, port=port)
+        return proc
+
+    def start_process(self, name: str, *args: str, **env: str) -> Process:
+        proc = Process(name, [sys.executable, "-m", "gamevault", *args], {**self.base_env(), **env},
+                       self.home / "logs" / f"{name}.log").start()
+        self.extra.append(proc)
+        return proc
+
+    def wait_ready(self, proc: Process | None = None, timeout: float = 90.0, port: int | None = None) -> None:
+        """Until the worker answers /readyz 200 (on a shared port: until *a* worker does)."""
+        url = f"http://127.0.0.1:{port or self.api_port}/readyz"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc is not None and not proc.alive():
+                raise RuntimeError(f"{proc.name} died:\n{proc.tail()}")
+            try:
+                if httpx.get(url, timeout=1.0, headers={"Connection": "close"}).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"not ready after {timeout}s:\n{proc.tail() if proc else ''}")
+
+    def stop(self) -> None:
+        for proc in [*self.workers, *self.extra]:
+            proc.stop()
