@@ -53,6 +53,11 @@ def machine() -> str:
     return f"{cpus} cores ({model}), Python {platform.python_version()}, {java}"
 
 
+def show(tables: Sequence[Table]) -> None:
+    for table in tables:
+        print(f"\n### {table.title}\n\n{table.markdown()}\n" + "".join(f"- {n}\n" for n in table.notes))
+
+
 def record(tables: Sequence[Table], command: str) -> None:
     """Print the tables and append them, with the command and the machine, to docs/BENCHMARKS.md."""
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -13,7 +13,7 @@ import os
 import sys
 import uuid
 
-from bench.common import Stopwatch, Table, median, private_broker, record
+from bench.common import Stopwatch, Table, median, private_broker, record, show
 
 
 def _topic(bootstrap: str) -> str:
@@ -121,9 +121,12 @@ def main(argv: list[str] | None = None) -> list[Table]:
                 table.add(client, direction, f"{size} B", n, rate, rate * size / 1e6)
     table.notes.append(f"Median of {args.repeat} runs; one partition, acks=all, linger 5 ms; the broker is the "
                        "project's own Kafka 4.4.0 (KRaft) on the same 2-core machine as the client.")
-    if not args.no_record:
-        record([table], "python -m bench.raw_kafka " + " ".join(argv if argv is not None else sys.argv[1:]))
-    return [table]
+    tables = [table]
+    if args.no_record:
+        show(tables)
+    else:
+        record(tables, "python -m bench.raw_kafka " + " ".join(argv if argv is not None else sys.argv[1:]))
+    return tables
 
 
 if __name__ == "__main__":

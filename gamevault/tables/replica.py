@@ -87,9 +87,11 @@ class ReplicaService(mode.Service):
         self.replicas = {r.spec.name: r for r in replicas}
         self.ready = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
+        self._probe: AIOKafkaConsumer | None = None
         self._positions: dict[TopicPartition, int] = {}
         self._waiters: list[tuple[dict[TopicPartition, int], asyncio.Future]] = []
-        self._sync_lock = asyncio.Lock()
+        self._pending_round: asyncio.Future | None = None
+        self._round_runner: asyncio.Future | None = None
         self.last_contact = 0.0
 
     async def on_start(self) -> None:
@@ -100,11 +102,16 @@ class ReplicaService(mode.Service):
             auto_offset_reset="earliest",
             key_deserializer=None,
             value_deserializer=None,
-            fetch_max_wait_ms=50,
+            fetch_max_wait_ms=500,  # the broker answers as soon as data arrives (fetch.min.bytes=1)
             max_partition_fetch_bytes=4 * 1024 * 1024,
             client_id="gamevault-replica",
         )
         await self._consumer.start()
+        # End offsets are asked on a connection of their own: the broker answers a connection's requests
+        # in order, so on the fetching consumer's connection they would wait behind its long poll (500 ms).
+        self._probe = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
+                                       enable_auto_commit=False, client_id="gamevault-replica-probe")
+        await self._probe.start()
         tps = [
             TopicPartition(spec.name, p) for spec in (r.spec for r in self.replicas.values())
             for p in range(spec.partitions)
@@ -115,11 +122,12 @@ class ReplicaService(mode.Service):
         self.add_future(self._run())
 
     async def on_stop(self) -> None:
-        if self._consumer is not None:
-            await self._consumer.stop()
+        for client in (self._consumer, self._probe):
+            if client is not None:
+                await client.stop()
 
     async def _end_offsets(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
-        offsets = await self._consumer.end_offsets(tps)
+        offsets = await self._probe.end_offsets(tps)
         self.last_contact = time.monotonic()
         return offsets
 
@@ -173,19 +181,37 @@ class ReplicaService(mode.Service):
             REPLICA_LAG.set(lag)
 
     async def sync(self, topic: str | None = None, timeout: float = 5.0) -> bool:
-        """Wait until every record written before this call (to `topic`, or all) is applied."""
-        assert self._consumer is not None
-        tps = [tp for tp in self._consumer.assignment() if topic is None or tp.topic == topic]
+        """Wait until every record written before this call is applied.
+
+        Catch-ups are coalesced: one round (ListOffsets for every replicated partition, then wait to
+        reach them) runs at a time, and a caller always joins a round that *starts after* it asked,
+        which is what read-after-write across workers needs. A flood of misses (random ids) thus costs
+        one broker round trip per round, not one per request. `topic` is accepted for readability;
+        a round covers every replicated topic.
+        """
+        if self._pending_round is None:
+            self._pending_round = asyncio.get_running_loop().create_future()
+        joined = self._pending_round
+        if self._round_runner is None or self._round_runner.done():
+            self._round_runner = asyncio.ensure_future(self._run_rounds())
         try:
-            targets = await asyncio.wait_for(self._end_offsets(tps), timeout)
-        except (TimeoutError, KafkaError):
-            return False
-        if self._caught_up(targets):
-            return True
-        fut = asyncio.get_running_loop().create_future()
-        self._waiters.append((targets, fut))
-        try:
-            await asyncio.wait_for(fut, timeout)
-            return True
+            return await asyncio.wait_for(asyncio.shield(joined), timeout)
         except TimeoutError:
             return False
+
+    async def _run_rounds(self) -> None:
+        while self._pending_round is not None:
+            current, self._pending_round = self._pending_round, None  # later callers join the next round
+            ok = False
+            try:
+                tps = list(self._consumer.assignment())
+                targets = await asyncio.wait_for(self._end_offsets(tps), 5.0)
+                if not self._caught_up(targets):
+                    fut = asyncio.get_running_loop().create_future()
+                    self._waiters.append((targets, fut))
+                    await asyncio.wait_for(fut, 5.0)
+                ok = True
+            except (TimeoutError, KafkaError) as exc:
+                log.warning("replica catch-up failed: %r", exc)
+            if not current.done():
+                current.set_result(ok)

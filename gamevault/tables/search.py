@@ -49,21 +49,28 @@ def _ts(value: str) -> float:
 
 
 class SortedKeys:
-    """A list of (key..., id) tuples kept sorted; batches of changes are merged by one re-sort."""
+    """A list of (key..., id) tuples kept sorted; batches of changes are merged by one re-sort.
+
+    Pending additions and removals cancel each other, so a key added and removed before the next
+    read never reaches the list.
+    """
 
     def __init__(self) -> None:
         self.items: list[tuple] = []
-        self._add: list[tuple] = []
+        self._add: set[tuple] = set()
         self._remove: set[tuple] = set()
 
     def add(self, key: tuple) -> None:
         if key in self._remove:
-            self._remove.discard(key)
+            self._remove.discard(key)  # it is still in `items`
         else:
-            self._add.append(key)
+            self._add.add(key)
 
     def remove(self, key: tuple) -> None:
-        self._remove.add(key)
+        if key in self._add:
+            self._add.discard(key)  # never reached `items`
+        else:
+            self._remove.add(key)
 
     def settle(self) -> list[tuple]:
         if self._add or self._remove:

@@ -1,0 +1,92 @@
+"""GU through the gateway: registration, tokens, profiles, and their error paths."""
+
+import time
+import uuid
+
+import jwt
+
+PROBLEM = "application/problem+json"
+
+
+def problem(r, status):
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"] == PROBLEM
+    body = r.json()
+    assert body["status"] == status and body["title"] and body["detail"] and body["type"].startswith("https://")
+    return body
+
+
+def test_register_login_profiles(api):
+    email = f"Mixed.Case-{uuid.uuid4().hex[:6]}@GameVault.test"
+    r = api.http.post("/users", json={"email": email, "password": "s3cret-pass", "display_name": "Ana",
+                                      "role": "seller"})
+    assert r.status_code == 201, r.text
+    me = r.json()
+    assert me["email"] == email.lower() and me["role"] == "seller" and r.headers["location"].endswith(me["id"])
+    token = api.login(email.lower(), "s3cret-pass")
+    own = api.http.get("/users/me", headers={"Authorization": f"Bearer {token}"}).json()
+    assert own == me
+    public = api.http.get(f"/users/{me['id']}").json()
+    assert public == {k: v for k, v in me.items() if k != "email"}  # a public profile never shows the email
+
+
+def test_duplicate_email_is_409(api):
+    user = api.register()
+    r = api.http.post("/users", json={"email": user.email.upper(), "password": "another-pass",
+                                      "display_name": "Copy", "role": "buyer"})
+    problem(r, 409)
+
+
+def test_registration_cannot_grant_admin_or_unknown_fields(api):
+    base = {"email": f"x{uuid.uuid4().hex[:6]}@gamevault.test", "password": "password-123", "display_name": "X"}
+    assert "role" in str(problem(api.http.post("/users", json={**base, "role": "admin"}), 422)["errors"])
+    problem(api.http.post("/users", json={**base, "is_admin": True}), 422)
+    problem(api.http.post("/users", json={**base, "password": "short"}), 422)
+    problem(api.http.post("/users", json={**base, "email": "not-an-email"}), 422)
+    problem(api.http.post("/users", content=b"{broken", headers={"content-type": "application/json"}), 422)
+
+
+def test_bad_credentials_are_401_with_the_same_answer(api):
+    user = api.register()
+    wrong = problem(api.http.post("/auth/token", data={"username": user.email, "password": "nope-nope"}), 401)
+    nobody = problem(api.http.post("/auth/token", data={"username": "ghost@gamevault.test", "password": "x"}), 401)
+    assert wrong["detail"] == nobody["detail"]
+
+
+def test_protected_routes_need_a_valid_token(api, stack):
+    problem(api.http.get("/users/me"), 401)
+    problem(api.http.get("/users/me", headers={"Authorization": "Bearer not.a.jwt"}), 401)
+    user = api.register()
+    claims = jwt.decode(user.token, options={"verify_signature": False})
+    unsigned = jwt.encode(claims, None, algorithm="none")
+    problem(api.http.get("/users/me", headers={"Authorization": f"Bearer {unsigned}"}), 401)
+    other_key = jwt.encode({**claims, "role": "admin"}, "k" * 40, algorithm="HS256")
+    problem(api.http.get("/users/me", headers={"Authorization": f"Bearer {other_key}"}), 401)
+    expired = jwt.encode({**claims, "exp": int(time.time()) - 3600}, "k" * 40, algorithm="HS256")
+    problem(api.http.get("/users/me", headers={"Authorization": f"Bearer {expired}"}), 401)
+    r = api.http.get("/users/me")
+    assert r.headers["www-authenticate"] == "Bearer"
+
+
+def test_unknown_profile_is_404(api):
+    problem(api.http.get(f"/users/{uuid.uuid4()}"), 404)
+
+
+def test_admin_exists_from_the_environment(api):
+    from tests.support.stack import ADMIN
+
+    token = api.login(*ADMIN)
+    me = api.http.get("/users/me", headers={"Authorization": f"Bearer {token}"}).json()
+    assert me["role"] == "admin" and me["email"] == ADMIN[0]
+
+
+def test_password_guessing_is_throttled(api):
+    user = api.register()
+    statuses = [api.http.post("/auth/token", data={"username": user.email, "password": f"guess-{n}"}).status_code
+                for n in range(14)]
+    first = statuses.index(429)  # the budget (10 failures a minute per IP and per account) runs out ...
+    assert 1 <= first <= 10 and set(statuses[:first]) == {401}
+    assert set(statuses[first:]) == {429}  # ... and stays out
+    r = api.http.post("/auth/token", data={"username": user.email, "password": user.password})
+    body = problem(r, 429)  # even the right password waits: the account is being guessed
+    assert int(r.headers["retry-after"]) >= 1 and "failed logins" in body["detail"]
