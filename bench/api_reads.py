@@ -28,7 +28,7 @@ from bench import loadgen
 from bench.common import REPO, Table, median, percentile, private_broker, record, show
 from gamevault.broker.local import free_port
 
-WORDS = [w for w in (
+WORDS = [w for w in (  # noqa: SIM905 (a sentence of words reads better than a list)
     "shadow crystal neon iron silent eternal crimson golden lost frozen savage cosmic hidden wild ancient "
     "electric inca andean pacific stellar quest legends odyssey chronicles frontier kingdom rally tactics "
     "empire dungeon horizon arena saga outpost citadel voyage dragon knight ninja samurai pirate robot alien "
@@ -123,7 +123,7 @@ def freshness(bootstrap: str, url: str, seller_id: str, samples: int) -> list[fl
     rng = random.Random(11)
     lags = []
     with httpx.Client(base_url=url, timeout=5) as http:
-        for n in range(samples):
+        for _ in range(samples):
             token = f"fresh{uuid.uuid4().hex[:10]}"
             pid, value = product_event(rng.randrange(1000), seller_id, rng)
             doc = orjson.loads(value)

@@ -61,8 +61,9 @@ def test_reads_and_searches_through_any_worker(isolated, workers):
     for api in survivors:
         for pid in made:
             assert api.http.get(f"/products/{pid}").status_code == 200
+    token = survivors[0].login(seller.email, seller.password)
     changed = survivors[0].http.patch(f"/products/{made[0]}", json={"stock": 1},
-                                      headers={"Authorization": f"Bearer {survivors[0].login(seller.email, seller.password)}"})
+                                      headers={"Authorization": f"Bearer {token}"})
     assert changed.status_code == 200, changed.text  # writes for the stopped worker's partitions still work
     wait_for(lambda: all(a.http.get(f"/products/{made[0]}").json()["stock"] == 1 for a in survivors), timeout=10)
     for api in apis:

@@ -38,7 +38,7 @@ def test_forged_tokens_are_refused(tokens, forge):
 
 def test_tampered_payload_is_refused(tokens):
     token, _ = tokens.issue("u1", "buyer")
-    header, payload, signature = token.split(".")
+    header, _payload, signature = token.split(".")
     forged_payload = jwt.utils.base64url_encode(b'{"sub":"u2","role":"admin"}').decode()
     with pytest.raises(InvalidToken):
         tokens.verify(f"{header}.{forged_payload}.{signature}")
