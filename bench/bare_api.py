@@ -7,9 +7,8 @@ import sys
 
 import uvicorn
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
 
-app = FastAPI(default_response_class=ORJSONResponse)
+app = FastAPI()
 DOC = {
     "id": "00000000-0000-0000-0000-000000000000", "seller_id": "s", "title": "A bare endpoint",
     "description": "the same size as a product document, roughly", "platform": "pc", "genres": ["action"],

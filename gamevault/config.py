@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 DEFAULT_KAFKA_PORT = 9092
@@ -43,17 +43,15 @@ class Settings:
     log_level: str = "info"
     admin_email: str | None = None
     admin_password: str | None = None
-    jwt_secret: str | None = None
     jwt_issuer: str = "gamevault"
     jwt_audience: str = "gamevault-api"
     jwt_ttl_seconds: int = 3600
-    webhook_secrets: dict[str, str] = field(default_factory=dict)
     auto_approve_reviews: bool = False
     rate_limit_per_minute: int = 600
     token_rate_limit_per_minute: int = 10
     saga_step_timeout_s: float = 30.0
     payment_confirm_timeout_s: float = 60.0
-    pseudonym_key: str | None = None
+    delivery_timeout_s: float = 3600.0
     chaos: frozenset[str] = frozenset()
 
     # ---- derived -------------------------------------------------------------------------
@@ -86,14 +84,20 @@ class Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
     # ---- secrets shared by every process of one home -------------------------------------
-    def secret(self, name: str) -> str:
-        """A secret from the environment, else one generated once and kept under <home>/secrets.
+    def gateway_url(self, name: str) -> str:
+        """A payment gateway's or the carrier's base URL: GAMEVAULT_<NAME>_URL, else its simulator."""
+        return _env(f"GAMEVAULT_{name.upper()}_URL") or f"{self.simulators_base_url}/{name}"
 
-        Workers of one home must agree on the JWT key and the webhook secrets; a generated file
-        (mode 0600) gives a fresh install safe, distinct values without any setup.
+    def secret(self, name: str) -> str:
+        """GAMEVAULT_<NAME> from the environment, else a value generated once under <home>/secrets.
+
+        Every process of one home (workers, simulators, the sink) must agree on the JWT key, the
+        gateway credentials and the webhook secrets; a generated file (mode 0600) gives a fresh
+        install safe, distinct values without any setup. Names: jwt-secret, pseudonym-key,
+        paypal-client-secret, paypal-webhook-id, yape-api-key, yape-webhook-secret, plin-api-key,
+        plin-webhook-secret, carrier-api-key, carrier-webhook-secret.
         """
-        explicit = {"jwt": self.jwt_secret, "pseudonym": self.pseudonym_key}.get(name)
-        explicit = explicit or self.webhook_secrets.get(name)
+        explicit = _env("GAMEVAULT_" + name.upper().replace("-", "_"))
         if explicit:
             return explicit
         path = self.home / "secrets" / name
@@ -117,11 +121,6 @@ class Settings:
 def load_settings(home: str | Path | None = None, **overrides: object) -> Settings:
     """Settings from the environment, with explicit (CLI) overrides winning."""
     home_path = Path(home or _env("GAMEVAULT_HOME", "./.gamevault")).expanduser().resolve()
-    webhook_secrets = {
-        provider: value
-        for provider in ("yape", "plin")
-        if (value := _env(f"GAMEVAULT_{provider.upper()}_WEBHOOK_SECRET"))
-    }
     lake = _env("GAMEVAULT_LAKE")
     base = Settings(
         home=home_path,
@@ -137,14 +136,12 @@ def load_settings(home: str | Path | None = None, **overrides: object) -> Settin
         log_level=_env("GAMEVAULT_LOG_LEVEL", "info") or "info",
         admin_email=_env("GAMEVAULT_ADMIN_EMAIL"),
         admin_password=_env("GAMEVAULT_ADMIN_PASSWORD"),
-        jwt_secret=_env("GAMEVAULT_JWT_SECRET"),
-        webhook_secrets=webhook_secrets,
         auto_approve_reviews=_env_bool("GAMEVAULT_AUTO_APPROVE_REVIEWS", False),
         rate_limit_per_minute=int(_env("GAMEVAULT_RATE_LIMIT_PER_MINUTE", "600")),
         token_rate_limit_per_minute=int(_env("GAMEVAULT_TOKEN_RATE_LIMIT_PER_MINUTE", "10")),
         saga_step_timeout_s=float(_env("GAMEVAULT_SAGA_STEP_TIMEOUT", "30")),
         payment_confirm_timeout_s=float(_env("GAMEVAULT_PAYMENT_CONFIRM_TIMEOUT", "60")),
-        pseudonym_key=_env("GAMEVAULT_PSEUDONYM_KEY"),
+        delivery_timeout_s=float(_env("GAMEVAULT_DELIVERY_TIMEOUT", "3600")),
         chaos=frozenset(x.strip() for x in (_env("GAMEVAULT_CHAOS", "") or "").split(",") if x.strip()),
     )
     return base.with_overrides(**overrides)

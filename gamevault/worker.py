@@ -14,8 +14,13 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from gamevault.adapters.carrier import Carrier
+from gamevault.adapters.payments import Gateways, build_gateways
 from gamevault.agents import catalog as catalog_agents
 from gamevault.agents import ingress as ingress_agents
+from gamevault.agents import logistics as logistics_agents
+from gamevault.agents import orders as orders_agents
+from gamevault.agents import payments as payments_agents
 from gamevault.agents import users as users_agents
 from gamevault.agents.app import create_faust_app
 from gamevault.agents.bus import CommandBus
@@ -45,8 +50,12 @@ class Services:
     bus: CommandBus
     tokens: TokenService
     users: ReplicaUserDirectory
+    gateways: Gateways
+    carrier: Carrier
     worker_id: str
     documents: Any = None  # set by create_api: cached product documents
+    deadlines: Any = None  # set by the orders agent: live orders' deadlines
+    effects: list[Any] = field(default_factory=list)  # the agents' outside-call runners
     started_at: float = field(default_factory=time.time)
 
     def readiness(self) -> dict[str, Any]:
@@ -70,14 +79,18 @@ def build(settings: Settings, api_port: int | None = None) -> Services:
     views = ReadModels()
     replicas = ReplicaService(settings.bootstrap, views.all())
     bus = CommandBus(app, settings.bootstrap, worker_id)
-    tokens = TokenService(settings.secret("jwt"), settings.jwt_issuer, settings.jwt_audience,
+    tokens = TokenService(settings.secret("jwt-secret"), settings.jwt_issuer, settings.jwt_audience,
                           settings.jwt_ttl_seconds)
-    users = ReplicaUserDirectory(views, replicas)
-    services = Services(settings, app, producer, tables, views, replicas, bus, tokens, users, worker_id)
+    users = ReplicaUserDirectory(views, replicas, chaos=settings.chaos)
+    gateways = build_gateways(settings)
+    carrier = Carrier(gateways.client, settings.gateway_url("carrier"), settings.secret("carrier-api-key"),
+                      settings.secret("carrier-webhook-secret"))
+    services = Services(settings, app, producer, tables, views, replicas, bus, tokens, users, gateways, carrier,
+                        worker_id)
 
     ingress_agents.install(app, producer)
-    users_agents.install(services)
-    catalog_agents.install(services)
+    for module in (users_agents, catalog_agents, orders_agents, payments_agents, logistics_agents):
+        module.install(services)
 
     api = create_api(services)
     for dependency in (replicas, bus, ApiServer(api, settings.api_host, api_port or settings.api_port)):

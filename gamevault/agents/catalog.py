@@ -9,13 +9,15 @@ from gamevault.agents.runtime import Context, Dispatcher, apply, reject, stream_
 from gamevault.domain import catalog
 from gamevault.domain.identity import UsersUnavailable
 from gamevault.streams.envelope import iso
-from gamevault.streams.topics import CATALOG_COMMANDS
+from gamevault.streams.topics import CATALOG_COMMANDS, ORDERS_COMMANDS
 
 SOURCE = "/gamevault/catalog"
 CREATE = "gamevault.catalog.product.create"
 UPDATE = "gamevault.catalog.product.update"
 UPSERT = "gamevault.catalog.product.upsert"  # the ingress type, forwarded as is
 SET_STOCK = "gamevault.catalog.stock.set"  # the ingress type, forwarded as is
+RESERVE, RELEASE, COMMIT = "gamevault.catalog.stock.reserve", "gamevault.catalog.stock.release", \
+    "gamevault.catalog.stock.commit"
 
 
 def install(services: Any) -> None:
@@ -53,5 +55,45 @@ def install(services: Any) -> None:
     async def set_stock(data: dict[str, Any], ctx: Context) -> None:
         pid = data["product_id"]
         await apply(ctx, products, pid, catalog.set_stock(products.get(pid), data, ctx.event.id, iso(ctx.event.time)))
+
+    reservations = services.tables.reservations
+
+    async def answer_order(ctx: Context, order_id: str, kind: str, **data: Any) -> None:
+        await ctx.command(ORDERS_COMMANDS, order_id, f"gamevault.orders.saga.{kind}",
+                          {"order_id": order_id, **data}, cause=ctx.event.id)
+
+    @dispatcher.on(RESERVE)
+    async def reserve(data: dict[str, Any], ctx: Context) -> None:
+        pid, oid = data["product_id"], data["order_id"]
+        key = catalog.reservation_key(pid, oid)
+        product = products.get(pid)
+        decision, reservation, answer = catalog.reserve(product, reservations.get(key), data, ctx.event.id,
+                                                        iso(ctx.event.time))
+        if reservation is not None:
+            reservations[key] = reservation
+        await apply(ctx, products, pid, decision)
+        if answer == catalog.RESERVED:
+            await answer_order(ctx, oid, "stock_reserved", product_id=pid)
+        else:
+            await answer_order(ctx, oid, "stock_rejected", product_id=pid,
+                               title=product["title"] if product else pid,
+                               available=product["stock"] if product else 0)
+
+    @dispatcher.on(RELEASE)
+    async def release(data: dict[str, Any], ctx: Context) -> None:
+        pid, oid = data["product_id"], data["order_id"]
+        key = catalog.reservation_key(pid, oid)
+        decision, reservation = catalog.release(products.get(pid), reservations.get(key), data, ctx.event.id,
+                                                iso(ctx.event.time))
+        if reservation is not None:
+            reservations[key] = reservation
+        await apply(ctx, products, pid, decision)
+
+    @dispatcher.on(COMMIT)
+    async def commit(data: dict[str, Any], ctx: Context) -> None:
+        key = catalog.reservation_key(data["product_id"], data["order_id"])
+        reservation = catalog.commit(reservations.get(key), iso(ctx.event.time))
+        if reservation is not None:
+            reservations[key] = reservation
 
     services.app.agent(raw_topic(services.app, CATALOG_COMMANDS), name="catalog")(stream_agent(dispatcher))

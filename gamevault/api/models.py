@@ -126,3 +126,87 @@ class ProductPage(BaseModel):
 
 SortOrder = Literal["relevance", "price_asc", "price_desc", "rating_desc", "newest"]
 PriceParam = Annotated[Decimal, Field(ge=0, le=Decimal("9999999999.99"), decimal_places=2)]
+
+
+# ---- cart and orders -------------------------------------------------------------------------
+Phone = Annotated[str, StringConstraints(pattern=r"^\d{9}$")]
+
+
+class CartItemPut(Strict):
+    quantity: int = Field(ge=1, le=100)
+
+
+class CartLine(BaseModel):
+    product_id: str
+    quantity: int
+    title: str | None
+    unit_price: Money | None
+    available: bool
+
+
+class CartPublic(BaseModel):
+    buyer_id: str
+    items: list[CartLine]
+    total: Money
+
+
+class PayPalPayment(Strict):
+    provider: Literal["paypal"]
+    payer_email: Email
+
+
+class YapePayment(Strict):
+    provider: Literal["yape"]
+    phone: Phone = Field(description="9-digit Peruvian mobile number")
+    approval_code: Annotated[str, StringConstraints(pattern=r"^\d{6}$")] = Field(
+        description="the 6-digit code the Yape app shows")
+
+
+class PlinPayment(Strict):
+    provider: Literal["plin"]
+    phone: Phone = Field(description="9-digit Peruvian mobile number; the buyer confirms in the wallet app")
+
+
+PaymentRequest = Annotated[PayPalPayment | YapePayment | PlinPayment, Field(discriminator="provider")]
+
+
+class ShippingAddress(Strict):
+    recipient: Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
+    line1: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+    line2: Annotated[str, StringConstraints(max_length=200)] | None = None
+    city: Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
+    region: Annotated[str, StringConstraints(max_length=100)] | None = None
+    postal_code: Annotated[str, StringConstraints(pattern=r"^\d{5}$")] | None = None
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] = "PE"
+    phone: Phone | None = None
+
+
+class OrderLineIn(Strict):
+    product_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    quantity: int = Field(ge=1, le=100)
+
+
+class OrderCreate(Strict):
+    items: Annotated[list[OrderLineIn], Field(min_length=1, max_length=50)] | None = None
+    payment: PaymentRequest
+    shipping_address: ShippingAddress
+
+
+class TimelineEntry(BaseModel):
+    status: str
+    at: datetime
+    reason: str | None = None
+
+
+class OrderPublic(BaseModel):
+    id: str
+    buyer_id: str
+    status: Literal["pending", "stock_reserved", "payment_pending", "paid", "shipping", "completed", "cancelled"]
+    cancel_reason: str | None
+    items: list[dict[str, Any]]
+    total: Money
+    payment: dict[str, Any]
+    shipment: dict[str, Any]
+    shipping_address: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime

@@ -110,3 +110,52 @@ def set_stock(existing: dict[str, Any] | None, cmd: dict[str, Any], cause: str, 
     if existing["seller_id"] != cmd["seller_id"]:
         return Decision.refuse("forbidden", f"product {cmd['product_id']} belongs to another seller")
     return _apply_changes(existing, {"stock": cmd["stock"]}, cause, at)
+
+
+# ---- inventory: stock reservations for orders ----------------------------------------------
+# A reservation lives in its own table keyed "product|order", in the product's partition, so it is
+# decided by the same agent as the product's stock. Its state survives its end (released, sold,
+# rejected): a duplicate or late command for it is recognised and answered the same way.
+RESERVED, REJECTED, RELEASED, SOLD = "reserved", "rejected", "released", "sold"
+
+
+def reservation_key(product_id: str, order_id: str) -> str:
+    return f"{product_id}|{order_id}"
+
+
+def reserve(product: dict[str, Any] | None, reservation: dict[str, Any] | None, cmd: dict[str, Any],
+            cause: str, at: str) -> tuple[Decision, dict[str, Any] | None, str]:
+    """-> (decision on the product, new reservation or None, answer: reserved | rejected)."""
+    if reservation is not None:  # a duplicate or a late repeat: the same answer as the first time
+        return Decision(), None, RESERVED if reservation["state"] in (RESERVED, SOLD) else REJECTED
+    qty = cmd["quantity"]
+    if product is not None and product.get("last_cause") == cause:  # replay; the reservation write was lost
+        return replayed(product, cause), {"state": RESERVED, "quantity": qty, "at": at}, RESERVED
+    if product is None or product["stock"] < qty:
+        available = 0 if product is None else product["stock"]
+        return Decision(), {"state": REJECTED, "quantity": qty, "available": available, "at": at}, REJECTED
+    decision = _apply_changes(product, {"stock": product["stock"] - qty}, cause, at, "reserved", cmd["order_id"])
+    return decision, {"state": RESERVED, "quantity": qty, "at": at}, RESERVED
+
+
+def release(product: dict[str, Any] | None, reservation: dict[str, Any] | None, cmd: dict[str, Any],
+            cause: str, at: str) -> tuple[Decision, dict[str, Any] | None]:
+    """Give held stock back. Releasing an unknown reservation records it, so a late reserve is refused."""
+    if product is not None and product.get("last_cause") == cause:  # replay; the reservation write was lost
+        return replayed(product, cause), {**(reservation or {"quantity": 0}), "state": RELEASED, "at": at}
+    if reservation is None:
+        return Decision(), {"state": RELEASED, "quantity": 0, "at": at}
+    if reservation["state"] != RESERVED:
+        return Decision(), None
+    qty = reservation["quantity"]
+    decision = Decision()
+    if product is not None:
+        decision = _apply_changes(product, {"stock": product["stock"] + qty}, cause, at, "released", cmd["order_id"])
+    return decision, {**reservation, "state": RELEASED, "at": at}
+
+
+def commit(reservation: dict[str, Any] | None, at: str) -> dict[str, Any] | None:
+    """The sale is final: the held stock is sold (it never returns to the shelf)."""
+    if reservation is None or reservation["state"] != RESERVED:
+        return None
+    return {**reservation, "state": SOLD, "at": at}

@@ -64,3 +64,48 @@ def test_set_stock():
     assert catalog.set_stock(state, {"product_id": "p", "seller_id": "s", "stock": 0}, "c2", AT).state["stock"] == 0
     assert catalog.set_stock(None, {"product_id": "x", "seller_id": "s", "stock": 1}, "c3", AT).error[0] == \
         "not_found"
+
+
+def test_the_last_unit_goes_to_exactly_one_order():
+    product = {**created(), "stock": 1}
+    first, reservation, answer = catalog.reserve(product, None, {"order_id": "o1", "product_id": "p", "quantity": 1},
+                                                 "r1", AT)
+    assert answer == catalog.RESERVED and first.state["stock"] == 0 and reservation["state"] == catalog.RESERVED
+    second, rejected, answer2 = catalog.reserve(first.state, None, {"order_id": "o2", "product_id": "p", "quantity": 1},
+                                                "r2", AT)
+    assert answer2 == catalog.REJECTED and second.state is None and rejected["available"] == 0
+
+
+def test_reservations_are_idempotent_and_releases_give_stock_back_once():
+    product = created()
+    decision, reservation, _ = catalog.reserve(product, None, {"order_id": "o1", "product_id": "p", "quantity": 2},
+                                               "r1", AT)
+    product = decision.state
+    again, none, answer = catalog.reserve(product, reservation, {"order_id": "o1", "product_id": "p", "quantity": 2},
+                                          "r1-dup", AT)
+    assert answer == catalog.RESERVED and again.state is None and none is None
+    released, record = catalog.release(product, reservation, {"order_id": "o1", "product_id": "p"}, "x1", AT)
+    assert released.state["stock"] == 3 and record["state"] == catalog.RELEASED
+    twice, _ = catalog.release(released.state, record, {"order_id": "o1", "product_id": "p"}, "x2", AT)
+    assert twice.state is None
+
+
+def test_a_release_before_its_reservation_blocks_the_late_reservation():
+    product = created()
+    _, record = catalog.release(product, None, {"order_id": "o1", "product_id": "p"}, "x1", AT)
+    decision, _, answer = catalog.reserve(product, record, {"order_id": "o1", "product_id": "p", "quantity": 1}, "r1", AT)
+    assert answer == catalog.REJECTED and decision.state is None
+
+
+def test_a_replayed_reservation_whose_record_was_lost_does_not_take_stock_twice():
+    product = created()
+    decision, _, _ = catalog.reserve(product, None, {"order_id": "o1", "product_id": "p", "quantity": 2}, "r1", AT)
+    replay, record, answer = catalog.reserve(decision.state, None, {"order_id": "o1", "product_id": "p",
+                                                                    "quantity": 2}, "r1", AT)
+    assert answer == catalog.RESERVED and replay.state is None and record["state"] == catalog.RESERVED
+
+
+def test_commit_makes_the_sale_final():
+    reservation = {"state": catalog.RESERVED, "quantity": 1}
+    assert catalog.commit(reservation, AT)["state"] == catalog.SOLD
+    assert catalog.commit({"state": catalog.RELEASED, "quantity": 1}, AT) is None

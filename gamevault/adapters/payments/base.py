@@ -1,0 +1,86 @@
+"""The gateway interface SP codes against, and what every adapter shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+
+from gamevault.config import Settings
+
+
+@dataclass(frozen=True)
+class StartResult:
+    reference: str  # the gateway's id for the payment
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A verified webhook, reduced to what SP needs."""
+
+    event_id: str
+    order_id: str
+    outcome: str  # approved | captured | failed | pending
+    reference: str | None
+    reason: str | None = None
+
+
+class PaymentGateway(Protocol):
+    provider: str
+
+    async def start(self, payment: dict[str, Any]) -> StartResult: ...
+
+    async def capture(self, payment: dict[str, Any]) -> str:
+        """-> captured | failed. Only PayPal captures after approval; wallets capture on confirmation."""
+        ...
+
+    async def refund(self, payment: dict[str, Any]) -> None: ...
+
+    async def void(self, payment: dict[str, Any]) -> None: ...
+
+    async def status(self, payment: dict[str, Any]) -> str:
+        """-> captured | failed | pending | unknown (reconciliation)."""
+        ...
+
+    async def verify(self, headers: dict[str, str], body: bytes) -> Notification:
+        """Check a webhook's signature and freshness; raise InvalidSignature / StaleNotification."""
+        ...
+
+
+def cents(amount: str) -> int:
+    whole, _, frac = amount.partition(".")
+    return int(whole) * 100 + int((frac + "00")[:2])
+
+
+class Gateways:
+    """The adapters by provider name, sharing one HTTP client."""
+
+    def __init__(self, adapters: dict[str, PaymentGateway], client: httpx.AsyncClient) -> None:
+        self.adapters = adapters
+        self.client = client
+
+    def __getitem__(self, provider: str) -> PaymentGateway:
+        return self.adapters[provider]
+
+    def __contains__(self, provider: str) -> bool:
+        return provider in self.adapters
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+def build_gateways(settings: Settings) -> Gateways:
+    from gamevault.adapters.payments.paypal import PayPal
+    from gamevault.adapters.payments.wallets import Plin, Yape
+
+    client = httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0),
+                               limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
+    return Gateways({
+        "paypal": PayPal(client, settings.gateway_url("paypal"), "gamevault",
+                         settings.secret("paypal-client-secret"), settings.secret("paypal-webhook-id")),
+        "yape": Yape(client, settings.gateway_url("yape"), settings.secret("yape-api-key"),
+                     settings.secret("yape-webhook-secret")),
+        "plin": Plin(client, settings.gateway_url("plin"), settings.secret("plin-api-key"),
+                     settings.secret("plin-webhook-secret")),
+    }, client)

@@ -1,0 +1,78 @@
+"""LE agent: shipments through the carrier adapter; delivery notices arrive stored by the gateway."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gamevault.agents.app import raw_topic
+from gamevault.agents.effects import EffectRunner
+from gamevault.agents.runtime import Context, Dispatcher, reject, stream_agent
+from gamevault.domain import logistics
+from gamevault.streams.envelope import iso
+from gamevault.streams.topics import LOGISTICS_COMMANDS, ORDERS_COMMANDS
+
+SOURCE = "/gamevault/logistics"
+CREATE, TRACK, CARRIER_EVENT = "gamevault.logistics.create", "gamevault.logistics.track", \
+    "gamevault.logistics.carrier_event"
+RESULT = "gamevault.logistics.result."
+
+
+def install(services: Any) -> None:
+    table = services.tables.shipments
+    carrier = services.carrier
+    effects = EffectRunner(services.producer, SOURCE)
+    services.effects.append(effects)
+    dispatcher = Dispatcher("logistics", LOGISTICS_COMMANDS, services.producer, SOURCE)
+
+    def call(what: str, shipment: dict[str, Any]) -> None:
+        async def perform() -> dict[str, Any]:
+            if what == "create":
+                return await carrier.create(shipment["shipment_id"], shipment["order_id"], shipment["address"],
+                                            shipment["items"])
+            return {"ok": True, "status": await carrier.track(shipment["carrier_id"])}
+
+        effects.run(what, shipment["order_id"], perform, LOGISTICS_COMMANDS, RESULT + what)
+
+    async def persist(ctx: Context, order_id: str, outcome: logistics.Outcome) -> None:
+        if outcome.state is not None:
+            table[order_id] = outcome.state
+        for type_, data in outcome.events:
+            await ctx.publish(ctx.make_event(type_, data, cause=ctx.event.id))
+        for kind, data in outcome.replies:
+            await ctx.command(ORDERS_COMMANDS, order_id, f"gamevault.orders.saga.{kind}",
+                              {"order_id": order_id, **data}, cause=ctx.event.id)
+        for what, shipment in outcome.calls:
+            call(what, shipment)
+
+    @dispatcher.on(CREATE)
+    async def create(data: dict[str, Any], ctx: Context) -> None:
+        await persist(ctx, data["order_id"], logistics.create(table.get(data["order_id"]), data, iso(ctx.event.time)))
+
+    @dispatcher.on(RESULT + "create")
+    async def create_result(data: dict[str, Any], ctx: Context) -> None:
+        shipment = table.get(data["key"])
+        if shipment is not None:
+            await persist(ctx, data["key"], logistics.created(shipment, data, iso(ctx.event.time)))
+
+    @dispatcher.on(CARRIER_EVENT)
+    async def carrier_event(data: dict[str, Any], ctx: Context) -> None:
+        shipment = table.get(data["order_id"])
+        if shipment is None:
+            await reject(ctx, "not_found", f"carrier notice {data.get('event_id')} for unknown shipment")
+            return
+        await persist(ctx, data["order_id"], logistics.carrier_event(shipment, data, iso(ctx.event.time)))
+
+    @dispatcher.on(TRACK)
+    async def track(data: dict[str, Any], ctx: Context) -> None:
+        shipment = table.get(data["order_id"])
+        if shipment is not None and shipment["status"] == logistics.CREATED:
+            call("track", shipment)
+
+    @dispatcher.on(RESULT + "track")
+    async def track_result(data: dict[str, Any], ctx: Context) -> None:
+        shipment = table.get(data["key"])
+        if shipment is not None and data.get("ok"):
+            await persist(ctx, data["key"], logistics.carrier_event(shipment, {"status": data["status"]},
+                                                                    iso(ctx.event.time)))
+
+    services.app.agent(raw_topic(services.app, LOGISTICS_COMMANDS), name="logistics")(stream_agent(dispatcher))

@@ -1,0 +1,127 @@
+"""SP agent: payments per order; gateway calls run beside it (EffectRunner), webhooks arrive stored."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from gamevault.adapters.retry import PermanentError
+from gamevault.agents.app import raw_topic
+from gamevault.agents.effects import EffectRunner
+from gamevault.agents.runtime import Context, Dispatcher, reject, stream_agent
+from gamevault.domain import payments
+from gamevault.domain.payments import Outcome
+from gamevault.streams.envelope import iso
+from gamevault.streams.topics import ORDERS_COMMANDS, PAYMENTS_COMMANDS
+
+log = logging.getLogger(__name__)
+SOURCE = "/gamevault/payments"
+START, REFUND, VOID, RECONCILE = ("gamevault.payments.start", "gamevault.payments.refund",
+                                  "gamevault.payments.void", "gamevault.payments.reconcile")
+WEBHOOK = "gamevault.payments.webhook"
+RESULT = "gamevault.payments.result."  # + start | capture | refund | void | reconcile
+
+
+def install(services: Any) -> None:
+    table = services.tables.payments
+    gateways = services.gateways
+    effects = EffectRunner(services.producer, SOURCE)
+    services.effects.append(effects)
+    dispatcher = Dispatcher("payments", PAYMENTS_COMMANDS, services.producer, SOURCE)
+
+    def call(what: str, payment: dict[str, Any]) -> None:
+        gateway = gateways[payment["provider"]]
+
+        async def perform() -> dict[str, Any]:
+            try:
+                if what == "start":
+                    return {"ok": True, "reference": (await gateway.start(payment)).reference}
+                if what == "capture":
+                    return {"ok": True, "outcome": await gateway.capture(payment)}
+                if what == "refund":
+                    await gateway.refund(payment)
+                    return {"ok": True}
+                if what == "void":
+                    await gateway.void(payment)
+                    return {"ok": True}
+                return {"ok": True, "answer": await gateway.status(payment)}
+            except PermanentError as exc:
+                return {"ok": False, "reason": exc.reason, "transient": False}
+
+        effects.run(what, payment["order_id"], perform, PAYMENTS_COMMANDS, RESULT + what)
+
+    async def persist(ctx: Context, order_id: str, outcome: Outcome) -> None:
+        if outcome.state is not None:
+            table[order_id] = outcome.state
+        for type_, data in outcome.events:
+            await ctx.publish(ctx.make_event(type_, data, cause=ctx.event.id))
+        for kind, data in outcome.replies:
+            await ctx.command(ORDERS_COMMANDS, order_id, f"gamevault.orders.saga.{kind}",
+                              {"order_id": order_id, **data}, cause=ctx.event.id)
+        for what, payment in outcome.calls:
+            call(what, payment)
+
+    def at(ctx: Context) -> str:
+        return iso(ctx.event.time)
+
+    @dispatcher.on(START)
+    async def start(data: dict[str, Any], ctx: Context) -> None:
+        await persist(ctx, data["order_id"], payments.start(table.get(data["order_id"]), data, at(ctx)))
+
+    @dispatcher.on(WEBHOOK)
+    async def webhook(data: dict[str, Any], ctx: Context) -> None:
+        payment = table.get(data["order_id"])
+        if payment is None:
+            await reject(ctx, "not_found", f"webhook {data.get('event_id')} for unknown payment of order "
+                                           f"{data['order_id']!r}")
+            return
+        await persist(ctx, data["order_id"], payments.notified(payment, data, at(ctx)))
+
+    @dispatcher.on(REFUND)
+    async def refund(data: dict[str, Any], ctx: Context) -> None:
+        await persist(ctx, data["order_id"], payments.refund(table.get(data["order_id"])))
+
+    @dispatcher.on(VOID)
+    async def void(data: dict[str, Any], ctx: Context) -> None:
+        await persist(ctx, data["order_id"], payments.void(table.get(data["order_id"]), data["reason"], at(ctx)))
+
+    @dispatcher.on(RECONCILE)
+    async def reconcile(data: dict[str, Any], ctx: Context) -> None:
+        payment = table.get(data["order_id"])
+        if payment is not None and payment["status"] in (payments.STARTING, payments.PENDING):
+            call("reconcile", payment)
+
+    @dispatcher.on(RESULT + "start")
+    async def start_result(data: dict[str, Any], ctx: Context) -> None:
+        payment = table.get(data["key"])
+        if payment is not None:
+            result = data if data["ok"] else {"ok": False, "reason": data.get("reason") or "gateway error"}
+            await persist(ctx, data["key"], payments.started(payment, result, at(ctx)))
+
+    @dispatcher.on(RESULT + "capture")
+    async def capture_result(data: dict[str, Any], ctx: Context) -> None:
+        payment = table.get(data["key"])
+        if payment is not None and data["ok"] and data["outcome"] in ("captured", "failed"):
+            note = {"outcome": data["outcome"], "reason": "INSTRUMENT_DECLINED" if data["outcome"] == "failed" else None}
+            await persist(ctx, data["key"], payments.notified(payment, note, at(ctx)))
+
+    @dispatcher.on(RESULT + "refund")
+    async def refund_result(data: dict[str, Any], ctx: Context) -> None:
+        payment = table.get(data["key"])
+        if payment is not None:
+            await persist(ctx, data["key"], payments.refunded(payment, {"ok": data["ok"], "retry": data.get("transient")},
+                                                              at(ctx)))
+
+    @dispatcher.on(RESULT + "void")
+    async def void_result(data: dict[str, Any], ctx: Context) -> None:
+        payment = table.get(data["key"])
+        if payment is not None:
+            await persist(ctx, data["key"], payments.voided(payment, at(ctx)))
+
+    @dispatcher.on(RESULT + "reconcile")
+    async def reconcile_result(data: dict[str, Any], ctx: Context) -> None:
+        payment = table.get(data["key"])
+        if payment is not None and data["ok"]:
+            await persist(ctx, data["key"], payments.reconciled(payment, data["answer"], at(ctx)))
+
+    services.app.agent(raw_topic(services.app, PAYMENTS_COMMANDS), name="payments")(stream_agent(dispatcher))

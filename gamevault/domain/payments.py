@@ -1,0 +1,171 @@
+"""SP: one payment per order and what may happen to it.
+
+    starting --gateway accepted--> pending --captured--> captured --refund--> refunding --> refunded
+    starting/pending --declined or void--> failed / voided
+
+Effects (gateway calls) are returned, not performed: the agent runs them outside its loop with an
+idempotency key derived from the payment, and feeds their results back as commands. A capture that
+arrives after the order gave up on the payment (voided) is refunded at once: the buyer is never
+charged for a cancelled order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+STARTING, PENDING, CAPTURED, FAILED = "starting", "pending", "captured", "failed"
+VOIDING, VOIDED, REFUNDING, REFUNDED = "voiding", "voided", "refunding", "refunded"
+SEEN_LIMIT = 64
+
+
+@dataclass
+class Outcome:
+    state: dict[str, Any] | None = None
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    replies: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # saga messages to the order
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # gateway calls to perform
+
+
+def payment_id(order_id: str) -> str:
+    from gamevault.streams.envelope import deterministic_id
+
+    return deterministic_id("payment", order_id)
+
+
+def _base(p: dict[str, Any], at: str) -> dict[str, Any]:
+    return {"order_id": p["order_id"], "payment_id": p["payment_id"], "provider": p["provider"],
+            "amount": p["amount"], "at": at}
+
+
+def _bump(p: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    return {**p, **changes, "version": p["version"] + 1}
+
+
+def start(existing: dict[str, Any] | None, cmd: dict[str, Any], at: str) -> Outcome:
+    if existing is not None:
+        if existing["status"] == STARTING:  # not answered yet (or lost in a crash): call again, same key
+            return Outcome(calls=[("start", existing)])
+        if existing["status"] in (PENDING, CAPTURED):
+            reply = [("payment_started", {"payment_id": existing["payment_id"],
+                                          "provider_reference": existing["reference"]})]
+            if existing["status"] == CAPTURED:
+                reply.append(("payment_captured", {"payment_id": existing["payment_id"],
+                                                   "provider_reference": existing["reference"]}))
+            return Outcome(replies=reply)
+        if existing["status"] == FAILED:
+            return Outcome(replies=[("payment_failed", {"reason": existing.get("reason", "declined")})])
+        return Outcome()
+    request = dict(cmd["request"])
+    state = {
+        "order_id": cmd["order_id"], "payment_id": payment_id(cmd["order_id"]), "provider": request["provider"],
+        "amount": cmd["amount"], "buyer_id": cmd["buyer_id"], "request": request, "status": STARTING,
+        "reference": None, "seen": [], "captures": 0, "refunds": 0, "reason": None,
+        "created_at": at, "updated_at": at, "version": 1,
+    }
+    return Outcome(state=state, calls=[("start", state)])
+
+
+def started(p: dict[str, Any], result: dict[str, Any], at: str) -> Outcome:
+    """The gateway answered the start call."""
+    if p["status"] != STARTING:
+        return Outcome()
+    if not result["ok"]:
+        state = _bump(p, status=FAILED, reason=result["reason"], request=None, updated_at=at)
+        return Outcome(state=state, events=[("gamevault.payments.payment.failed", {**_base(p, at), "reason": result["reason"]})],
+                       replies=[("payment_failed", {"reason": result["reason"]})])
+    state = _bump(p, status=PENDING, reference=result["reference"], request=None, updated_at=at)
+    return Outcome(state=state,
+                   events=[("gamevault.payments.payment.started", {**_base(p, at), "provider_reference": result["reference"]})],
+                   replies=[("payment_started", {"payment_id": p["payment_id"], "provider_reference": result["reference"]})])
+
+
+def notified(p: dict[str, Any] | None, note: dict[str, Any], at: str) -> Outcome:
+    """A verified gateway notification (webhook), or the answer of a reconciliation or capture call."""
+    if p is None:
+        return Outcome()
+    event_id = note.get("event_id")
+    if event_id and event_id in p["seen"]:
+        return Outcome()  # a duplicate delivery
+    seen = ([*p["seen"], event_id] if event_id else p["seen"])[-SEEN_LIMIT:]
+    outcome = note["outcome"]  # approved (PayPal: capture now) | captured | failed | pending
+    reference = note.get("reference") or p["reference"]
+    status = p["status"]
+    if outcome == "approved":
+        if status in (PENDING, STARTING):
+            return Outcome(state=_bump(p, seen=seen, reference=reference), calls=[("capture", {**p, "reference": reference})])
+        return Outcome(state=_bump(p, seen=seen))
+    if outcome == "captured":
+        if status in (STARTING, PENDING):
+            state = _bump(p, seen=seen, status=CAPTURED, reference=reference, captures=p["captures"] + 1,
+                          request=None, updated_at=at)
+            return Outcome(state=state, events=[("gamevault.payments.payment.captured",
+                                                 {**_base(p, at), "provider_reference": reference})],
+                           replies=[("payment_captured", {"payment_id": p["payment_id"], "provider_reference": reference})])
+        if status in (VOIDING, VOIDED, FAILED):  # money taken for an order that gave up: give it back
+            state = _bump(p, seen=seen, status=REFUNDING, reference=reference, captures=p["captures"] + 1,
+                          updated_at=at, reason=f"captured after {status}")
+            return Outcome(state=state, events=[("gamevault.payments.payment.captured",
+                                                 {**_base(p, at), "provider_reference": reference})],
+                           calls=[("refund", state)])
+        return Outcome(state=_bump(p, seen=seen))  # already captured (or refunding/refunded): nothing new
+    if outcome == "failed":
+        if status in (STARTING, PENDING):
+            reason = note.get("reason") or "declined"
+            state = _bump(p, seen=seen, status=FAILED, reason=reason, request=None, updated_at=at)
+            return Outcome(state=state, events=[("gamevault.payments.payment.failed", {**_base(p, at), "reason": reason})],
+                           replies=[("payment_failed", {"reason": reason})])
+        return Outcome(state=_bump(p, seen=seen))  # never backwards: a failure after a capture changes nothing
+    return Outcome(state=_bump(p, seen=seen) if event_id else None)  # pending: nothing to do
+
+
+def reconciled(p: dict[str, Any], answer: str, at: str) -> Outcome:
+    """The one status query after the confirmation deadline."""
+    if answer in ("captured", "failed"):
+        return notified(p, {"outcome": answer, "reason": "declined (reconciliation)"}, at)
+    return Outcome()  # still unknown: the order will cancel and void
+
+
+def refund(p: dict[str, Any] | None) -> Outcome:
+    """Compensation for a cancelled, paid order. Refunds are keyed: asking twice refunds once."""
+    if p is None:
+        return Outcome(replies=[("payment_refunded", {"amount": "0.00"})])
+    if p["status"] == CAPTURED:
+        state = _bump(p, status=REFUNDING)
+        return Outcome(state=state, calls=[("refund", state)])
+    if p["status"] == REFUNDING:
+        return Outcome(calls=[("refund", p)])
+    if p["status"] == REFUNDED:
+        return Outcome(replies=[("payment_refunded", {"amount": p["amount"]["amount"]})])
+    return Outcome(replies=[("payment_refunded", {"amount": "0.00"})])  # nothing was captured
+
+
+def refunded(p: dict[str, Any], result: dict[str, Any], at: str) -> Outcome:
+    if p["status"] != REFUNDING:
+        return Outcome()
+    if not result["ok"]:
+        return Outcome(calls=[("refund", p)]) if result.get("retry") else Outcome()
+    state = _bump(p, status=REFUNDED, refunds=p["refunds"] + 1, updated_at=at)
+    return Outcome(state=state,
+                   events=[("gamevault.payments.payment.refunded", {**_base(p, at), "provider_reference": p["reference"]})],
+                   replies=[("payment_refunded", {"amount": p["amount"]["amount"]})])
+
+
+def void(p: dict[str, Any] | None, reason: str, at: str) -> Outcome:
+    """The order gave up waiting: void the payment with the gateway (refund it, if it was captured)."""
+    if p is None:
+        return Outcome()
+    if p["status"] in (STARTING, PENDING):
+        state = _bump(p, status=VOIDING, reason=reason, updated_at=at)
+        return Outcome(state=state, calls=[("void", state)])
+    if p["status"] == CAPTURED:
+        state = _bump(p, status=REFUNDING, reason=reason, updated_at=at)
+        return Outcome(state=state, calls=[("refund", state)])
+    return Outcome()
+
+
+def voided(p: dict[str, Any], at: str) -> Outcome:
+    if p["status"] != VOIDING:
+        return Outcome()
+    state = _bump(p, status=VOIDED, updated_at=at)
+    return Outcome(state=state, events=[("gamevault.payments.payment.voided", {**_base(p, at), "reason": p.get("reason") or "void"})])

@@ -1,0 +1,149 @@
+"""The order saga's state machine: every path, replays, and a property over disordered replies."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gamevault.domain import orders as o
+from gamevault.domain.orders import Timeouts
+
+T = Timeouts(step_s=10, payment_s=20, delivery_s=100)
+ITEMS = [{"product_id": "p1", "seller_id": "s", "title": "A", "quantity": 2, "unit_price": {"amount": "10.00"}},
+         {"product_id": "p2", "seller_id": "s", "title": "B", "quantity": 1, "unit_price": {"amount": "5.50"}}]
+
+
+def placed(now=100.0):
+    cmd = {"order_id": "o1", "buyer_id": "b1", "items": ITEMS, "payment": {"provider": "yape", "phone": "9",
+           "approval_code": "123456"}, "shipping_address": {"city": "Lima"}, "fingerprint": "f"}
+    step = o.place(None, cmd, "c-place", now, T)
+    return step.state, step
+
+
+def run(order, messages, now=101.0):
+    for n, (kind, msg) in enumerate(messages):
+        step = o.apply(order, kind, {"order_id": "o1", **msg}, f"c-{kind}-{n}", now + n, T)
+        order = step.state or order
+    return order
+
+
+HAPPY = [("stock_reserved", {"product_id": "p1"}), ("stock_reserved", {"product_id": "p2"}),
+         ("payment_started", {"payment_id": "pay", "provider_reference": "ref"}),
+         ("payment_captured", {"payment_id": "pay"}),
+         ("shipment_created", {"shipment_id": "sh", "tracking_number": "T1", "carrier": "c"}),
+         ("shipment_delivered", {"shipment_id": "sh"})]
+
+
+def test_placement_reserves_every_item_and_totals():
+    order, step = placed()
+    assert order["status"] == o.PENDING and order["total"] == {"amount": "25.50", "currency": "PEN"}
+    assert [(e.target, e.type, e.key) for e in step.effects] == [("catalog", o.RESERVE, "p1"), ("catalog", o.RESERVE, "p2")]
+    assert [t for t, _ in step.events] == [o.PLACED]
+
+
+def test_same_idempotency_key_different_body_is_a_conflict():
+    order, _ = placed()
+    again = o.place(order, {"order_id": "o1", "fingerprint": "other"}, "c2", 100, T)
+    assert again.error[0] == "conflict"
+    same = o.place(order, {"order_id": "o1", "fingerprint": "f"}, "c3", 100, T)
+    assert same.error is None and same.state is None
+
+
+def test_happy_path_to_completed_with_timeline():
+    order, _ = placed()
+    order = run(order, HAPPY)
+    assert order["status"] == o.COMPLETED
+    assert [e["status"] for e in order["timeline"]] == [o.PENDING, o.STOCK_RESERVED, o.PAYMENT_PENDING, o.PAID,
+                                                      o.SHIPPING, o.COMPLETED]
+    assert order["payment_request"] is None  # the approval code does not outlive the payment start
+
+
+def test_each_step_emits_its_event_and_command():
+    order, _ = placed()
+    order = run(order, HAPPY[:1])
+    step = o.apply(order, "stock_reserved", {"order_id": "o1", "product_id": "p2"}, "c-r2", 102, T)
+    assert [t for t, _ in step.events] == ["gamevault.orders.order.stock_reserved"]
+    assert [e.type for e in step.effects] == [o.START_PAYMENT]
+    final = run(step.state, HAPPY[2:5])
+    step = o.apply(final, "shipment_delivered", {"order_id": "o1"}, "c-del", 110, T)
+    assert [e.type for e in step.effects] == [o.COMMIT, o.COMMIT]
+
+
+def test_stock_unavailable_cancels_and_releases_what_was_held():
+    order, _ = placed()
+    order = run(order, HAPPY[:1])
+    step = o.apply(order, "stock_rejected", {"order_id": "o1", "product_id": "p2", "title": "B"}, "c-rej", 102, T)
+    assert step.state["status"] == o.CANCELLED and step.state["cancel_reason"].startswith("stock_unavailable")
+    assert [(e.type, e.key) for e in step.effects] == [(o.RELEASE, "p1")]
+
+
+def test_a_late_reservation_after_cancellation_is_handed_back():
+    order, _ = placed()
+    order = run(order, [("stock_rejected", {"product_id": "p1"})])
+    step = o.apply(order, "stock_reserved", {"order_id": "o1", "product_id": "p2"}, "c-late", 103, T)
+    assert step.state is None and [(e.type, e.key) for e in step.effects] == [(o.RELEASE, "p2")]
+
+
+def test_payment_declined_cancels_and_releases():
+    order = run(placed()[0], HAPPY[:3])
+    step = o.apply(order, "payment_failed", {"order_id": "o1", "reason": "declined"}, "c-f", 110, T)
+    assert step.state["status"] == o.CANCELLED and step.state["cancel_reason"] == "payment_failed: declined"
+    assert sorted(e.key for e in step.effects if e.type == o.RELEASE) == ["p1", "p2"]
+
+
+def test_unconfirmed_payment_reconciles_once_then_cancels_and_voids():
+    order = run(placed()[0], HAPPY[:3])
+    deadline = order["deadline"]
+    step = o.apply(order, "deadline", {"order_id": "o1", "deadline": deadline}, "c-d1", deadline + 1, T)
+    assert [e.type for e in step.effects] == [o.RECONCILE] and step.state["status"] == o.PAYMENT_PENDING
+    again = step.state
+    step = o.apply(again, "deadline", {"order_id": "o1", "deadline": again["deadline"]}, "c-d2",
+                   again["deadline"] + 1, T)
+    assert step.state["status"] == o.CANCELLED and step.state["cancel_reason"] == "payment_not_confirmed"
+    assert {e.type for e in step.effects} == {o.RELEASE, o.VOID}
+
+
+def test_a_stale_deadline_changes_nothing():
+    order = run(placed()[0], HAPPY[:3])
+    step = o.apply(order, "deadline", {"order_id": "o1", "deadline": order["deadline"] - 5}, "c-d", order["deadline"] + 1, T)
+    assert step.state is None and not step.effects
+
+
+def test_shipment_failure_refunds_then_cancels_then_releases():
+    order = run(placed()[0], HAPPY[:4])
+    step = o.apply(order, "shipment_failed", {"order_id": "o1", "reason": "undeliverable"}, "c-sf", 120, T)
+    assert step.state["status"] == o.PAID and [e.type for e in step.effects] == [o.REFUND]
+    step = o.apply(step.state, "payment_refunded", {"order_id": "o1"}, "c-ref", 121, T)
+    assert step.state["status"] == o.CANCELLED and step.state["cancel_reason"].startswith("shipment_failed")
+    assert sorted(e.key for e in step.effects if e.type == o.RELEASE) == ["p1", "p2"]
+
+
+def test_a_replayed_message_re_emits_the_same_outputs_and_changes_nothing():
+    order, _ = placed()
+    order = run(order, HAPPY[:1])
+    first = o.apply(order, "stock_reserved", {"order_id": "o1", "product_id": "p2"}, "same-cause", 102, T)
+    replay = o.apply(first.state, "stock_reserved", {"order_id": "o1", "product_id": "p2"}, "same-cause", 102, T)
+    assert replay.state is None
+    assert replay.events == first.events and replay.effects == first.effects
+
+
+MESSAGES = HAPPY + [("payment_failed", {"reason": "x"}), ("stock_rejected", {"product_id": "p1"}),
+                    ("shipment_failed", {"reason": "y"}), ("payment_refunded", {})]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(range(len(MESSAGES))), min_size=1, max_size=25))
+def test_disordered_and_duplicated_replies_never_move_twice_or_backwards(picks):
+    order, _ = placed()
+    ranks = [o.ORDER_RANK[order["status"]]]
+    for n, index in enumerate(picks):
+        kind, msg = MESSAGES[index]
+        cause = f"c-{index}"  # the same message delivered again has the same id
+        step = o.apply(order, kind, {"order_id": "o1", **msg}, cause, 101 + n, T)
+        if step.state is not None:
+            assert o.ORDER_RANK[step.state["status"]] >= o.ORDER_RANK[order["status"]]
+            if order["status"] in o.FINAL:
+                assert step.state["status"] == order["status"]  # a final order never moves
+            order = step.state
+        ranks.append(o.ORDER_RANK[order["status"]])
+    statuses = [e["status"] for e in order["timeline"]]
+    assert len(statuses) == len(set(statuses)), statuses  # no transition twice
+    assert ranks == sorted(ranks) or o.CANCELLED in statuses

@@ -1,0 +1,55 @@
+from gamevault.domain import payments as p
+
+AT = "2026-11-28T00:00:00Z"
+
+
+def started():
+    out = p.start(None, {"order_id": "o1", "buyer_id": "b", "amount": {"amount": "10.00", "currency": "PEN"},
+                         "request": {"provider": "yape", "phone": "999999999", "approval_code": "123456"}}, AT)
+    assert out.calls == [("start", out.state)]
+    return p.started(out.state, {"ok": True, "reference": "ref-1"}, AT).state
+
+
+def test_start_is_idempotent_and_drops_the_request_once_started():
+    payment = started()
+    assert payment["status"] == p.PENDING and payment["request"] is None
+    again = p.start(payment, {"order_id": "o1"}, AT)
+    assert again.state is None and again.replies == [("payment_started", {"payment_id": payment["payment_id"],
+                                                                          "provider_reference": "ref-1"})]
+
+
+def test_duplicate_notifications_count_once():
+    payment = started()
+    first = p.notified(payment, {"event_id": "e1", "outcome": "captured"}, AT)
+    assert first.state["captures"] == 1 and first.replies[0][0] == "payment_captured"
+    dup = p.notified(first.state, {"event_id": "e1", "outcome": "captured"}, AT)
+    assert dup.state is None and not dup.replies
+
+
+def test_a_failure_after_a_capture_never_moves_it_back():
+    captured = p.notified(started(), {"event_id": "e1", "outcome": "captured"}, AT).state
+    late = p.notified(captured, {"event_id": "e2", "outcome": "failed"}, AT)
+    assert late.state["status"] == p.CAPTURED and not late.replies
+
+
+def test_capture_after_void_is_refunded_at_once():
+    voiding = p.void(started(), "payment_not_confirmed", AT)
+    assert voiding.calls[0][0] == "void"
+    voided = p.voided(voiding.state, AT).state
+    late = p.notified(voided, {"event_id": "e9", "outcome": "captured"}, AT)
+    assert late.state["status"] == p.REFUNDING and late.calls[0][0] == "refund"
+    done = p.refunded(late.state, {"ok": True}, AT)
+    assert done.state["refunds"] == 1 and done.state["status"] == p.REFUNDED
+
+
+def test_refund_once():
+    captured = p.notified(started(), {"event_id": "e1", "outcome": "captured"}, AT).state
+    asked = p.refund(captured)
+    refunded = p.refunded(asked.state, {"ok": True}, AT).state
+    again = p.refund(refunded)
+    assert again.state is None and again.calls == [] and again.replies[0][0] == "payment_refunded"
+    assert refunded["refunds"] == 1
+
+
+def test_refund_of_an_uncaptured_payment_refunds_nothing():
+    assert p.refund(started()).replies == [("payment_refunded", {"amount": "0.00"})]
