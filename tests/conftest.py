@@ -24,8 +24,9 @@ def broker(tmp_path_factory, kafka_jars):
 
 @pytest.fixture(scope="session")
 def stack(broker):
-    """One worker (agents + API) on the session broker."""
+    """The gateway simulators and one worker (agents + API) on the session broker."""
     stack = Stack(broker.dir.parent, broker)
+    stack.start_simulators()
     stack.start_worker()
     yield stack
     stack.stop()

@@ -165,19 +165,18 @@ class Dispatcher:
 
 
 async def reject(ctx: Context, code: str, detail: str) -> None:
-    """Refuse a command: answer the REST caller, or dead-letter a record that came through ingress."""
+    """Refuse a command: answer the REST caller waiting for it, or else dead-letter it with the reason
+    (at its ingress coordinates when an outside producer sent it)."""
     if tracing.header(ctx.headers, "reply-to") is not None:
         await ctx.fail(code, detail)
         return
+    topic, partition, offset = ctx.topic, ctx.partition, ctx.offset
     origin = tracing.header(ctx.headers, "ingress-offset")
     if origin is not None:
-        topic, partition, offset = origin.rsplit("/", 2)
-        await ctx.producer.deadletter(
-            ctx.key.encode(), ctx.event.to_json(), Reason.REJECTED, f"{code}: {detail}",
-            topic, int(partition), int(offset), "agent", ctx.headers,
-        )
-        return
-    log.warning("command %s on %s refused: %s: %s", ctx.event.type, ctx.key, code, detail)
+        topic, partition_s, offset_s = origin.rsplit("/", 2)
+        partition, offset = int(partition_s), int(offset_s)
+    await ctx.producer.deadletter(ctx.key.encode(), ctx.event.to_json(), Reason.REJECTED, f"{code}: {detail}",
+                                  topic, partition, offset, "agent", ctx.headers)
 
 
 async def apply(ctx: Context, table: Any, key: str, decision: Any) -> None:

@@ -48,15 +48,21 @@ def created(s: dict[str, Any], result: dict[str, Any], at: str) -> Outcome:
             return Outcome()  # the carrier is away: the saga's deadline asks again (same key)
         return _failed(s, result.get("reason") or "carrier refused", at)
     state = {**s, "status": CREATED, "tracking_number": result["tracking_number"], "carrier_id": result["carrier_id"],
-             "address": None, "updated_at": at, "version": s["version"] + 1}
+             "address": None, "early": None, "updated_at": at, "version": s["version"] + 1}
     city = (s.get("address") or {}).get("city", "")
     country = (s.get("address") or {}).get("country", "PE")
-    return Outcome(state=state,
-                   events=[("gamevault.logistics.shipment.created", {**_base(s, at), "tracking_number":
-                                                                      result["tracking_number"], "city": city,
-                                                                      "country": country})],
-                   replies=[("shipment_created", {"shipment_id": s["shipment_id"], "carrier": CARRIER,
-                                                  "tracking_number": result["tracking_number"]})])
+    outcome = Outcome(state=state,
+                      events=[("gamevault.logistics.shipment.created", {**_base(s, at), "tracking_number":
+                                                                         result["tracking_number"], "city": city,
+                                                                         "country": country})],
+                      replies=[("shipment_created", {"shipment_id": s["shipment_id"], "carrier": CARRIER,
+                                                     "tracking_number": result["tracking_number"]})])
+    if s.get("early"):  # the carrier's notice overtook its own creation answer: apply it now
+        then = carrier_event(state, {**s["early"], "event_id": None}, at)
+        outcome.state = then.state or state
+        outcome.events += then.events
+        outcome.replies += then.replies
+    return outcome
 
 
 def _failed(s: dict[str, Any], reason: str, at: str, **extra: Any) -> Outcome:
@@ -75,6 +81,9 @@ def carrier_event(s: dict[str, Any] | None, event: dict[str, Any], at: str) -> O
         return Outcome()
     seen = ([*s["seen"], event_id] if event_id else s["seen"])[-32:]
     status = event.get("status")
+    if s["status"] == CREATING and status in (DELIVERED, FAILED):  # overtook the creation answer: keep it
+        return Outcome(state={**s, "seen": seen, "early": {"status": status, "reason": event.get("reason")},
+                              "version": s["version"] + 1})
     if s["status"] == CREATED and status == DELIVERED:
         state = {**s, "status": DELIVERED, "seen": seen, "updated_at": at, "version": s["version"] + 1}
         return Outcome(state=state, events=[("gamevault.logistics.shipment.delivered", _base(s, at))],

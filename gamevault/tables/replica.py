@@ -102,7 +102,9 @@ class ReplicaService(mode.Service):
             auto_offset_reset="earliest",
             key_deserializer=None,
             value_deserializer=None,
-            fetch_max_wait_ms=500,  # the broker answers as soon as data arrives (fetch.min.bytes=1)
+            # short: a partition with unread buffered records is left out of the in-flight fetch, and
+            # its new records wait for that fetch's long poll to end (see agents/app.py)
+            fetch_max_wait_ms=100,
             max_partition_fetch_bytes=4 * 1024 * 1024,
             client_id="gamevault-replica",
         )

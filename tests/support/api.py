@@ -48,3 +48,37 @@ class Api:
         r = self.http.post("/products", json=body, headers=seller.headers)
         assert r.status_code == 201, r.text
         return r.json()
+
+
+ADDRESS = {"recipient": "Ana Quispe", "line1": "Av. Larco 345", "city": "Lima", "postal_code": "15074"}
+PAYMENTS = {
+    "paypal": {"provider": "paypal", "payer_email": "ana@gamevault.test"},
+    "yape": {"provider": "yape", "phone": "987654321", "approval_code": "123456"},
+    "plin": {"provider": "plin", "phone": "987654321"},
+    "paypal-declined": {"provider": "paypal", "payer_email": "declined-card@gamevault.test"},
+    "yape-declined": {"provider": "yape", "phone": "987654321", "approval_code": "000000"},
+    "yape-never": {"provider": "yape", "phone": "987654321", "approval_code": "999999"},
+    "plin-declined": {"provider": "plin", "phone": "987650000"},
+}
+FINAL = ("completed", "cancelled")
+
+
+def place(api: Api, buyer: User, items: list[tuple[str, int]] | None, payment: str = "yape",
+          key: str | None = None, address: dict | None = None) -> httpx.Response:
+    body: dict[str, Any] = {"payment": PAYMENTS[payment], "shipping_address": address or ADDRESS}
+    if items is not None:
+        body["items"] = [{"product_id": pid, "quantity": qty} for pid, qty in items]
+    return api.http.post("/orders", json=body, headers={**buyer.headers, "Idempotency-Key": key or uuid.uuid4().hex})
+
+
+def settle(api: Api, buyer: User, order_id: str, timeout: float = 30.0) -> dict[str, Any]:
+    """Poll until the order reaches a final state."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        order = api.http.get(f"/orders/{order_id}", headers=buyer.headers).json()
+        if order["status"] in FINAL:
+            return order
+        time.sleep(0.05)
+    raise AssertionError(f"order {order_id} not final after {timeout}s: {order}")

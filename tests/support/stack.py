@@ -78,6 +78,7 @@ class Stack:
     home: Path
     broker: LocalKafka
     api_port: int = field(default_factory=free_port)
+    sim_port: int = field(default_factory=free_port)
     env: dict[str, str] = field(default_factory=dict)
     workers: list[Process] = field(default_factory=list)
     extra: list[Process] = field(default_factory=list)
@@ -92,6 +93,10 @@ class Stack:
             "GAMEVAULT_HOME": str(self.home), "GAMEVAULT_KAFKA_PORT": str(self.broker.port),
             "GAMEVAULT_ADMIN_EMAIL": ADMIN[0], "GAMEVAULT_ADMIN_PASSWORD": ADMIN[1],
             "GAMEVAULT_RATE_LIMIT_PER_MINUTE": "100000", "PYTHONUNBUFFERED": "1",
+            "GAMEVAULT_SIMULATOR_PORT": str(self.sim_port), "GAMEVAULT_API_URL": self.url,
+            # short saga deadlines so timeout paths are testable in seconds
+            "GAMEVAULT_PAYMENT_CONFIRM_TIMEOUT": "3", "GAMEVAULT_SAGA_STEP_TIMEOUT": "6",
+            "GAMEVAULT_DELIVERY_TIMEOUT": "20",
         })
         env.pop("GAMEVAULT_KAFKA_BOOTSTRAP", None)
         env.update(self.env)
@@ -112,6 +117,30 @@ class Stack:
                        self.home / "logs" / f"{name}.log").start()
         self.extra.append(proc)
         return proc
+
+    @property
+    def sim_url(self) -> str:
+        return f"http://127.0.0.1:{self.sim_port}"
+
+    def start_simulators(self) -> Process:
+        proc = self.start_process("simulators", "simulators")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.sim_url + "/healthz", timeout=1).status_code == 200:
+                    return proc
+            except httpx.HTTPError:
+                pass
+            if not proc.alive():
+                raise RuntimeError(f"simulators died:\n{proc.tail()}")
+            time.sleep(0.1)
+        raise RuntimeError("simulators not up")
+
+    def chaos(self, **switches: object) -> dict:
+        return httpx.post(self.sim_url + "/_sim/config", json=switches, timeout=5).json()
+
+    def ledger(self) -> dict:
+        return httpx.get(self.sim_url + "/_sim/ledger", timeout=5).json()["orders"]
 
     def wait_ready(self, proc: Process | None = None, timeout: float = 90.0, port: int | None = None) -> None:
         """Until the worker answers /readyz 200 (on a shared port: until *a* worker does)."""

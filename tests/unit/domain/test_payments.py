@@ -53,3 +53,14 @@ def test_refund_once():
 
 def test_refund_of_an_uncaptured_payment_refunds_nothing():
     assert p.refund(started()).replies == [("payment_refunded", {"amount": "0.00"})]
+
+
+def test_a_delivery_notice_that_overtakes_the_creation_answer_is_kept_and_applied():
+    from gamevault.domain import logistics as lg
+
+    creating = lg.create(None, {"order_id": "o1", "address": {"city": "Lima"}, "items": []}, AT).state
+    early = lg.carrier_event(creating, {"event_id": "e1", "status": "delivered"}, AT)
+    assert early.state["status"] == lg.CREATING and not early.replies
+    done = lg.created(early.state, {"ok": True, "tracking_number": "T", "carrier_id": "c"}, AT)
+    assert done.state["status"] == lg.DELIVERED
+    assert [kind for kind, _ in done.replies] == ["shipment_created", "shipment_delivered"]

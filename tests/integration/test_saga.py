@@ -1,0 +1,90 @@
+"""The order saga on the real stack: every provider, every failure path and its compensations."""
+
+import concurrent.futures as cf
+
+import pytest
+
+from tests.support.api import place, settle
+
+
+def order_for(api, payment, stock=5, quantity=1, address=None):
+    buyer, seller = api.register("buyer"), api.register("seller")
+    product = api.product(seller, stock=stock)
+    r = place(api, buyer, [(product["id"], quantity)], payment=payment, address=address)
+    assert r.status_code == 202, r.text
+    return buyer, product, settle(api, buyer, r.json()["id"])
+
+
+def statuses(api, buyer, order):
+    return [e["status"] for e in api.http.get(f"/orders/{order['id']}/timeline", headers=buyer.headers).json()]
+
+
+@pytest.mark.parametrize("provider", ["paypal", "yape", "plin"])
+def test_each_provider_completes_and_is_captured_once(api, stack, provider):
+    buyer, product, order = order_for(api, provider, stock=3, quantity=2)
+    assert order["status"] == "completed"
+    assert api.http.get(f"/products/{product['id']}").json()["stock"] == 1
+    entry = stack.ledger()[order["id"]]
+    assert (entry["provider"], entry["captures"], entry["refunds"]) == (provider, 1, 0)
+
+
+@pytest.mark.parametrize("payment, reason", [
+    ("paypal-declined", "payment_failed: INSTRUMENT_DECLINED"),
+    ("yape-declined", "payment_failed: approval code declined"),
+    ("plin-declined", "payment_failed: rejected in the wallet app"),
+])
+def test_declined_payments_cancel_and_release_the_stock(api, stack, payment, reason):
+    buyer, product, order = order_for(api, payment, stock=3, quantity=2)
+    assert order["status"] == "cancelled" and order["cancel_reason"] == reason
+    assert api.http.get(f"/products/{product['id']}").json()["stock"] == 3
+    assert stack.ledger()[order["id"]]["captures"] == 0
+    assert statuses(api, buyer, order)[-1] == "cancelled"
+
+
+def test_a_payment_never_confirmed_is_reconciled_then_voided(api, stack):
+    buyer, product, order = order_for(api, "yape-never", stock=2)
+    assert order["status"] == "cancelled" and order["cancel_reason"] == "payment_not_confirmed"
+    assert order["payment"]["status"] == "voided"
+    assert api.http.get(f"/products/{product['id']}").json()["stock"] == 2
+    entry = stack.ledger()[order["id"]]
+    assert entry["voids"] == 1 and entry["captures"] == 0
+
+
+@pytest.mark.parametrize("postal_code, reason", [("00000", "undeliverable address"), ("99999", "lost in transit")])
+def test_a_failed_shipment_is_refunded_once_then_cancelled(api, stack, postal_code, reason):
+    from tests.support.api import ADDRESS
+
+    buyer, product, order = order_for(api, "plin", stock=4, quantity=3, address={**ADDRESS, "postal_code": postal_code})
+    assert order["status"] == "cancelled" and order["cancel_reason"] == f"shipment_failed: {reason}"
+    assert order["payment"]["status"] == "refunded"
+    assert api.http.get(f"/products/{product['id']}").json()["stock"] == 4
+    entry = stack.ledger()[order["id"]]
+    assert (entry["captures"], entry["refunds"]) == (1, 1)
+    assert "paid" in statuses(api, buyer, order)
+
+
+def test_stock_not_available_cancels(api):
+    buyer, product, order = order_for(api, "yape", stock=1, quantity=2)
+    assert order["status"] == "cancelled" and order["cancel_reason"].startswith("stock_unavailable")
+    assert api.http.get(f"/products/{product['id']}").json()["stock"] == 1
+
+
+def test_two_orders_racing_for_the_last_unit(api):
+    seller = api.register("seller")
+    product = api.product(seller, stock=1)
+    buyers = [api.register("buyer") for _ in range(2)]
+    with cf.ThreadPoolExecutor(2) as pool:
+        placed = list(pool.map(lambda b: place(api, b, [(product["id"], 1)]).json(), buyers))
+    finals = [settle(api, b, o["id"]) for b, o in zip(buyers, placed, strict=True)]
+    assert sorted(o["status"] for o in finals) == ["cancelled", "completed"]
+    assert api.http.get(f"/products/{product['id']}").json()["stock"] == 0
+
+
+def test_multi_item_order_with_one_item_short_releases_the_others(api):
+    buyer, seller = api.register("buyer"), api.register("seller")
+    plenty, scarce = api.product(seller, stock=10), api.product(seller, stock=1)
+    order = place(api, buyer, [(plenty["id"], 3), (scarce["id"], 2)]).json()
+    final = settle(api, buyer, order["id"])
+    assert final["status"] == "cancelled"
+    assert api.http.get(f"/products/{plenty['id']}").json()["stock"] == 10
+    assert api.http.get(f"/products/{scarce['id']}").json()["stock"] == 1
