@@ -47,6 +47,8 @@ class Settings:
     jwt_audience: str = "gamevault-api"
     jwt_ttl_seconds: int = 3600
     auto_approve_reviews: bool = False
+    review_banned_terms: tuple[str, ...] = ("scam", "estafa", "idiota", "fraude")
+    agents: frozenset[str] = frozenset()  # empty: every agent (see AGENTS in worker.py)
     rate_limit_per_minute: int = 600
     token_rate_limit_per_minute: int = 10
     saga_step_timeout_s: float = 30.0
@@ -137,6 +139,9 @@ def load_settings(home: str | Path | None = None, **overrides: object) -> Settin
         admin_email=_env("GAMEVAULT_ADMIN_EMAIL"),
         admin_password=_env("GAMEVAULT_ADMIN_PASSWORD"),
         auto_approve_reviews=_env_bool("GAMEVAULT_AUTO_APPROVE_REVIEWS", False),
+        review_banned_terms=tuple(t.strip() for t in (_env("GAMEVAULT_REVIEW_BANNED_TERMS",
+                                                           "scam,estafa,idiota,fraude") or "").split(",") if t.strip()),
+        agents=frozenset(a.strip() for a in (_env("GAMEVAULT_AGENTS", "") or "").split(",") if a.strip()),
         rate_limit_per_minute=int(_env("GAMEVAULT_RATE_LIMIT_PER_MINUTE", "600")),
         token_rate_limit_per_minute=int(_env("GAMEVAULT_TOKEN_RATE_LIMIT_PER_MINUTE", "10")),
         saga_step_timeout_s=float(_env("GAMEVAULT_SAGA_STEP_TIMEOUT", "30")),

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from gamevault.config import Settings
+from gamevault.demo_traffic import run_traffic
 
 DEMO_PASSWORD = "demo-password-1"
 SELLERS = ["PixelForge Store", "Lima Retro Games", "Andes Digital", "Cusco Collectibles", "Arequipa Arcade"]
@@ -61,7 +62,7 @@ def _account(http: httpx.Client, email: str, name: str, role: str) -> dict[str, 
     return {"id": me["id"], "email": email, "token": token.json()["access_token"], "role": role}
 
 
-def seed_demo(settings: Settings, echo: Callable[[str], None] = print) -> dict[str, Any]:
+def seed_demo(settings: Settings, echo: Callable[[str], None] = print, traffic: bool = True) -> dict[str, Any]:
     echo("seeding the demo store ...")
     with httpx.Client(base_url=settings.api_url + "/api/v1", timeout=30.0) as http:
         sellers = [_account(http, f"seller{n + 1}@demo.gamevault.test", name, "seller")
@@ -77,16 +78,6 @@ def seed_demo(settings: Settings, echo: Callable[[str], None] = print) -> dict[s
     echo(f"demo store: {len(sellers)} sellers, {len(buyers)} buyers (password {DEMO_PASSWORD!r}), "
          f"{len(catalog())} games ({created} new)")
     state = {"sellers": sellers, "buyers": buyers}
-    start_traffic = _traffic_starter()
-    if start_traffic is not None:
-        threading.Thread(target=start_traffic, args=(settings, state, echo), daemon=True).start()
+    if traffic:
+        threading.Thread(target=run_traffic, args=(settings, state, echo), daemon=True, name="demo-traffic").start()
     return state
-
-
-def _traffic_starter() -> Callable[..., None] | None:
-    """The trickle of orders, once the order saga exists (see gamevault.demo_traffic)."""
-    try:
-        from gamevault.demo_traffic import run_traffic
-    except ImportError:
-        return None
-    return run_traffic

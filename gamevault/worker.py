@@ -21,6 +21,8 @@ from gamevault.agents import ingress as ingress_agents
 from gamevault.agents import logistics as logistics_agents
 from gamevault.agents import orders as orders_agents
 from gamevault.agents import payments as payments_agents
+from gamevault.agents import ratings as ratings_agents
+from gamevault.agents import reviews as reviews_agents
 from gamevault.agents import users as users_agents
 from gamevault.agents.app import create_faust_app
 from gamevault.agents.bus import CommandBus
@@ -30,11 +32,37 @@ from gamevault.api.security import TokenService
 from gamevault.api.server import ApiServer
 from gamevault.config import Settings
 from gamevault.domain.identity import ReplicaUserDirectory
+from gamevault.domain.purchases import PurchaseLedger
 from gamevault.tables.definitions import Tables, define_tables
 from gamevault.tables.replica import ReplicaService
 from gamevault.tables.views import ReadModels
 
 log = logging.getLogger(__name__)
+
+# agent name -> (module, the tables it owns). A worker runs all of them unless GAMEVAULT_AGENTS says
+# otherwise ("ratings" runs only the rating table; "-ratings" runs everything else): Faust assigns a
+# topic's partitions only among the workers subscribed to it, so the catalog side can run apart.
+AGENTS: dict[str, tuple[Any, tuple[str, ...]]] = {
+    "ingress": (ingress_agents, ()),
+    "users": (users_agents, ("users",)),
+    "catalog": (catalog_agents, ("products", "reservations")),
+    "orders": (orders_agents, ("carts", "orders")),
+    "payments": (payments_agents, ("payments",)),
+    "logistics": (logistics_agents, ("shipments",)),
+    "reviews": (reviews_agents, ("reviews", "review_authors")),
+    "ratings": (ratings_agents, ("ratings",)),
+}
+
+
+def selected_agents(spec: frozenset[str]) -> list[str]:
+    if not spec:
+        return list(AGENTS)
+    unknown = {s.lstrip("-") for s in spec} - set(AGENTS)
+    if unknown:
+        raise ValueError(f"unknown agents {sorted(unknown)}; known: {sorted(AGENTS)}")
+    if all(s.startswith("-") for s in spec):
+        return [a for a in AGENTS if f"-{a}" not in spec]
+    return [a for a in AGENTS if a in spec]
 
 
 @dataclass
@@ -50,6 +78,7 @@ class Services:
     bus: CommandBus
     tokens: TokenService
     users: ReplicaUserDirectory
+    purchases: PurchaseLedger
     gateways: Gateways
     carrier: Carrier
     worker_id: str
@@ -61,7 +90,7 @@ class Services:
     def readiness(self) -> dict[str, Any]:
         broker_ok = time.monotonic() - self.replicas.last_contact < 15.0
         recovery = self.app.tables.recovery
-        checks = {
+        checks = {  # "tables_recovered" holds trivially on a worker without tables
             "kafka": broker_ok,
             "tables_recovered": bool(recovery.completed.is_set()) and not self.app.in_recovery,
             "read_models": self.replicas.ready.is_set(),
@@ -75,7 +104,8 @@ def build(settings: Settings, api_port: int | None = None) -> Services:
     worker_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     app = create_faust_app(settings)
     producer = Producer(app)
-    tables = define_tables(app)
+    agents = selected_agents(settings.agents)
+    tables = define_tables(app, {name for agent in agents for name in AGENTS[agent][1]})
     views = ReadModels()
     replicas = ReplicaService(settings.bootstrap, views.all())
     bus = CommandBus(app, settings.bootstrap, worker_id)
@@ -85,20 +115,19 @@ def build(settings: Settings, api_port: int | None = None) -> Services:
     gateways = build_gateways(settings)
     carrier = Carrier(gateways.client, settings.gateway_url("carrier"), settings.secret("carrier-api-key"),
                       settings.secret("carrier-webhook-secret"))
-    services = Services(settings, app, producer, tables, views, replicas, bus, tokens, users, gateways, carrier,
-                        worker_id)
-
-    ingress_agents.install(app, producer)
-    for module in (users_agents, catalog_agents, orders_agents, payments_agents, logistics_agents):
-        module.install(services)
+    services = Services(settings, app, producer, tables, views, replicas, bus, tokens, users,
+                        PurchaseLedger(views, replicas), gateways, carrier, worker_id)
+    for agent in agents:
+        AGENTS[agent][0].install(services)
 
     api = create_api(services)
     for dependency in (replicas, bus, ApiServer(api, settings.api_host, api_port or settings.api_port)):
         app.add_dependency(dependency)
 
-    @app.task
-    async def bootstrap_admin() -> None:
-        await users_agents.ensure_admin(services)
+    if "users" in agents:
+        @app.task
+        async def bootstrap_admin() -> None:
+            await users_agents.ensure_admin(services)
 
     return services
 

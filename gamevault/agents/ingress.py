@@ -18,9 +18,9 @@ from gamevault.streams.validation import Invalid, validate
 ROUTES = ((CATALOG_INGRESS, CATALOG_COMMANDS), (REVIEWS_INGRESS, REVIEWS_COMMANDS))
 
 
-def install(app: Any, producer: Producer) -> None:
+def install(services: Any) -> None:
     for source, target in ROUTES:
-        _install_route(app, producer, source, target)
+        _install_route(services.app, services.producer, source, target)
 
 
 def _install_route(app: Any, producer: Producer, source: Any, target: Any) -> None:

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from gamevault.api.middleware import GatewayMiddleware
 from gamevault.api.problems import install_problem_handlers
 from gamevault.api.ratelimit import Policy, TokenBuckets
-from gamevault.api.routers import auth, cart, ops, orders, products, users, webhooks
+from gamevault.api.routers import auth, cart, ops, orders, products, reviews, users, webhooks
 from gamevault.api.views import ProductDocuments
 
 API_PREFIX = "/api/v1"
@@ -35,8 +35,10 @@ def create_api(services: Any) -> FastAPI:
     install_problem_handlers(api)
 
     api.include_router(ops.router)
-    for module in (users, auth, products, cart, orders, webhooks):  # one level of inclusion: nested routers cost ~20% per request
-        api.include_router(module.router, prefix=API_PREFIX)
+    # one level of inclusion: nested routers cost ~20% per request
+    for router in (users.router, auth.router, products.router, reviews.products_router, reviews.router, cart.router,
+                   orders.router, webhooks.router):
+        api.include_router(router, prefix=API_PREFIX)
 
     api.add_middleware(
         GatewayMiddleware,

@@ -210,3 +210,30 @@ class OrderPublic(BaseModel):
     shipping_address: dict[str, Any]
     created_at: datetime
     updated_at: datetime
+
+
+# ---- reviews ---------------------------------------------------------------------------------
+from gamevault.streams.contracts.reviews import ReviewBody, ReviewTitle  # noqa: E402
+
+
+class ReviewCreate(Strict):
+    rating: int = Field(ge=1, le=5)
+    title: ReviewTitle
+    body: ReviewBody
+
+
+class ReviewUpdate(Strict):
+    rating: int | None = Field(default=None, ge=1, le=5)
+    title: ReviewTitle | None = None
+    body: ReviewBody | None = None
+
+
+class ModerationDecision(Strict):
+    decision: Literal["approve", "reject"]
+    reason: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+class ReviewAccepted(BaseModel):
+    id: str
+    status: Literal["pending", "approved", "rejected"]
+    reason: str | None = None

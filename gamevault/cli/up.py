@@ -93,18 +93,8 @@ def up(home: Path | None, api_port: int | None, kafka_port: int | None, workers:
 
 
 def _extra_children(settings, env, logs: Path, demo: bool) -> list[Child]:
-    """Services beside the workers: the gateway simulators and the warehouse sink."""
+    """Services beside the workers: the gateway simulators (unless real gateways are configured)."""
     children = []
-    try:
-        from gamevault.simulators import server as _sim  # noqa: F401
-
+    if settings.simulators_url is None:
         children.append(Child("simulators", gamevault_argv("simulators"), env, logs / "simulators.log"))
-    except ImportError:
-        pass
-    try:
-        from gamevault.warehouse import sink as _sink  # noqa: F401
-
-        children.append(Child("warehouse-sink", gamevault_argv("warehouse", "sink"), env, logs / "sink.log"))
-    except ImportError:
-        pass
     return children

@@ -14,28 +14,29 @@ from gamevault.streams import topics as t
 
 @dataclass
 class Tables:
-    users: Any
-    products: Any
-    reservations: Any
-    ratings: Any
-    rating_votes: Any
-    carts: Any
-    orders: Any
-    payments: Any
-    shipments: Any
-    reviews: Any
-    review_authors: Any
+    """The tables of the agents this worker runs (the others stay None: never subscribed)."""
+
+    users: Any = None
+    products: Any = None
+    reservations: Any = None
+    ratings: Any = None
+    carts: Any = None
+    orders: Any = None
+    payments: Any = None
+    shipments: Any = None
+    reviews: Any = None
+    review_authors: Any = None
 
 
 CHANGELOGS: dict[str, t.TopicSpec] = {
     "users": t.USERS_TABLE, "products": t.PRODUCTS_TABLE, "reservations": t.RESERVATIONS_TABLE,
-    "ratings": t.RATINGS_TABLE, "rating_votes": t.RATING_VOTES_TABLE, "carts": t.CARTS_TABLE,
+    "ratings": t.RATINGS_TABLE, "carts": t.CARTS_TABLE,
     "orders": t.ORDERS_TABLE, "payments": t.PAYMENTS_TABLE, "shipments": t.SHIPMENTS_TABLE,
     "reviews": t.REVIEWS_TABLE, "review_authors": t.REVIEW_AUTHORS_TABLE,
 }
 
 
-def define_tables(app: Any) -> Tables:
+def define_tables(app: Any, names: set[str] | None = None) -> Tables:
     def table(name: str) -> Any:
         spec = CHANGELOGS[name]
         # The serializers must be the table's own (json for str keys): recovery decodes changelog
@@ -49,4 +50,4 @@ def define_tables(app: Any) -> Tables:
             name, default=None, partitions=spec.partitions, key_type=str, changelog_topic=changelog,
         )
 
-    return Tables(**{f.name: table(f.name) for f in fields(Tables)})
+    return Tables(**{f.name: table(f.name) for f in fields(Tables) if names is None or f.name in names})

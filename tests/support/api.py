@@ -82,3 +82,17 @@ def settle(api: Api, buyer: User, order_id: str, timeout: float = 30.0) -> dict[
             return order
         time.sleep(0.05)
     raise AssertionError(f"order {order_id} not final after {timeout}s: {order}")
+
+
+def purchase(api: Api, buyer: User, product_ids: list[str]) -> dict[str, Any]:
+    """A completed order of one unit of each product (what a review needs)."""
+    order = place(api, buyer, [(pid, 1) for pid in product_ids], payment="plin").json()
+    final = settle(api, buyer, order["id"])
+    assert final["status"] == "completed", final
+    return final
+
+
+def admin(api: Api) -> dict[str, str]:
+    from tests.support.stack import ADMIN
+
+    return {"Authorization": f"Bearer {api.login(*ADMIN)}"}

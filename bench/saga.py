@@ -1,0 +1,206 @@
+"""Orders through the whole saga (stock -> payment -> shipment -> completed), simulators answering at once.
+
+For 1 worker and for 2 workers (each on a fresh broker):
+1. throughput: N orders placed as fast as C clients can, completed orders per second;
+2. latency from placement to completed, p50/p95/p99, at fixed offered rates (open loop);
+beside the raw produce/consume reference measured in the same run.
+Completion is observed on gamevault.orders.events, not by polling the API.
+
+Run: `python -m bench.saga [--orders 1000] [--rates 10,25,50,100] [--seconds 20]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import orjson
+
+from bench.common import Table, percentile, private_broker, record, show
+from bench.raw_kafka import measure as raw_measure
+from gamevault.broker.local import free_port
+
+ADDRESS = {"recipient": "Bench", "line1": "Av. Benchmark 1", "city": "Lima", "postal_code": "15074"}
+PAYMENTS = [{"provider": "paypal", "payer_email": "b@gamevault.test"},
+            {"provider": "yape", "phone": "987654321", "approval_code": "123456"},
+            {"provider": "plin", "phone": "987654321"}]
+
+
+class Completions:
+    """Reads gamevault.orders.events: when each order completed (or was cancelled)."""
+
+    def __init__(self, bootstrap: str) -> None:
+        from kafka import KafkaConsumer
+
+        self.consumer = KafkaConsumer("gamevault.orders.events", bootstrap_servers=bootstrap,
+                                      auto_offset_reset="latest", enable_auto_commit=False, group_id=None)
+        self.done: dict[str, tuple[float, str]] = {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.consumer.poll(timeout_ms=1000)  # join the partitions before the run starts
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            for records in self.consumer.poll(timeout_ms=200).values():
+                for rec in records:
+                    event = orjson.loads(rec.value)
+                    kind = event["type"].rsplit(".", 1)[-1]
+                    if kind in ("completed", "cancelled"):
+                        self.done.setdefault(event["data"]["order_id"], (rec.timestamp / 1000, kind))
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.consumer.close()
+
+
+def start_stack(bootstrap: str, home: Path, workers: int) -> tuple[str, list[subprocess.Popen]]:
+    api_port, sim_port = free_port(), free_port()
+    env = {**os.environ, "GAMEVAULT_HOME": str(home), "GAMEVAULT_KAFKA_PORT": bootstrap.rsplit(":", 1)[1],
+           "GAMEVAULT_API_PORT": str(api_port), "GAMEVAULT_SIMULATOR_PORT": str(sim_port),
+           "GAMEVAULT_RATE_LIMIT_PER_MINUTE": "1000000000", "GAMEVAULT_API_URL": f"http://127.0.0.1:{api_port}"}
+    env.pop("GAMEVAULT_KAFKA_BOOTSTRAP", None)
+    procs = [subprocess.Popen([sys.executable, "-m", "gamevault", "simulators"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    for n in range(workers):
+        with open(home / f"worker-{n}.log", "ab") as log:
+            procs.append(subprocess.Popen([sys.executable, "-m", "gamevault", "worker"], env=env, stdout=log,
+                                          stderr=subprocess.STDOUT))
+    url = f"http://127.0.0.1:{api_port}"
+    seen: set[str] = set()
+    deadline = time.monotonic() + 180
+    while len(seen) < workers and time.monotonic() < deadline:
+        try:
+            r = httpx.get(url + "/readyz", timeout=2, headers={"Connection": "close"})
+            if r.status_code == 200:
+                seen.add(r.json()["worker"])
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    httpx.post(f"http://127.0.0.1:{sim_port}/_sim/config", json={"delay_s": 0})  # answer at once
+    return url, procs
+
+
+def prepare(url: str) -> tuple[list[str], list[dict[str, str]]]:
+    with httpx.Client(base_url=url + "/api/v1", timeout=60) as http:
+        def account(role: str) -> dict[str, str]:
+            email = f"{role}-{uuid.uuid4().hex[:8]}@gamevault.test"
+            http.post("/users", json={"email": email, "password": "bench-pass-1", "display_name": role, "role": role})
+            token = http.post("/auth/token", data={"username": email, "password": "bench-pass-1"}).json()["access_token"]
+            return {"Authorization": f"Bearer {token}"}
+
+        seller = account("seller")
+        products = [http.post("/products", headers=seller, json={
+            "title": f"Bench game {n}", "platform": "pc", "genres": ["action"], "price": {"amount": "49.90"},
+            "stock": 1_000_000}).json()["id"] for n in range(16)]
+        buyers = [account("buyer") for _ in range(16)]
+    return products, buyers
+
+
+async def place_many(url: str, products: list[str], buyers: list[dict[str, str]], count: int, concurrency: int,
+                     rate: float | None) -> dict[str, float]:
+    """Place `count` orders (closed loop with `concurrency`, or open loop at `rate`); -> order id: placed at."""
+    placed: dict[str, float] = {}
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url + "/api/v1", timeout=60, limits=limits) as client:
+        sem = asyncio.Semaphore(concurrency)
+        started = time.time()
+
+        async def one(n: int) -> None:
+            if rate:
+                await asyncio.sleep(max(0.0, started + n / rate - time.time()))
+            async with sem:
+                at = time.time()
+                r = await client.post("/orders", headers={**buyers[n % len(buyers)], "Idempotency-Key": uuid.uuid4().hex},
+                                      json={"items": [{"product_id": products[n % len(products)], "quantity": 1}],
+                                            "payment": PAYMENTS[n % 3], "shipping_address": ADDRESS})
+                if r.status_code == 202:
+                    placed[r.json()["id"]] = at
+
+        await asyncio.gather(*(one(n) for n in range(count)))
+    return placed
+
+
+def wait_done(done: Completions, placed: dict[str, float], timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(oid not in done.done for oid in placed):
+        time.sleep(0.2)
+
+
+def scenario(workers: int, args: argparse.Namespace) -> dict:
+    with private_broker() as bootstrap, tempfile.TemporaryDirectory(prefix="gv-bench-saga-") as tmp:
+        url, procs = start_stack(bootstrap, Path(tmp), workers)
+        try:
+            products, buyers = prepare(url)
+            done = Completions(bootstrap)
+            asyncio.run(place_many(url, products, buyers, 60, 20, None))  # warm-up
+            time.sleep(3)
+            t0 = time.time()
+            placed = asyncio.run(place_many(url, products, buyers, args.orders, args.concurrency, None))
+            wait_done(done, placed)
+            last = max(done.done[o][0] for o in placed if o in done.done)
+            completed = sum(done.done.get(o, (0, ""))[1] == "completed" for o in placed)
+            throughput = completed / (last - t0)
+            latency = {}
+            for rate in args.rates:
+                time.sleep(2)
+                run = asyncio.run(place_many(url, products, buyers, int(rate * args.seconds), 200, rate))
+                wait_done(done, run)
+                lat = [(done.done[o][0] - at) * 1000 for o, at in run.items() if done.done.get(o, (0, ""))[1] == "completed"]
+                latency[rate] = (len(run), len(lat), lat)
+            done.close()
+            return {"throughput": throughput, "completed": completed, "placed": len(placed), "latency": latency}
+        finally:
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                p.wait(30)
+
+
+def main(argv: list[str] | None = None) -> list[Table]:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--orders", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--rates", type=lambda s: [float(x) for x in s.split(",")], default=[10.0, 25.0, 50.0, 100.0])
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--workers", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2])
+    parser.add_argument("--no-record", action="store_true")
+    args = parser.parse_args(argv)
+    results = {w: scenario(w, args) for w in args.workers}
+    with private_broker() as bootstrap:
+        raw = raw_measure(bootstrap, 1024, 50_000, 1)
+    t1 = Table("Order saga: throughput through the whole saga (simulators answering at once)",
+               ["workers", "orders placed", "completed", "completed orders/s"])
+    for w, res in results.items():
+        t1.add(w, res["placed"], res["completed"], res["throughput"])
+    ref = ", ".join(f"{k} {50_000 / v:,.0f} msg/s" for k, v in raw.items())
+    t1.notes.append(f"{args.orders} orders, {args.concurrency} concurrent clients, 1 item each, providers in turn; "
+                    f"a fresh broker per scenario; the simulators, the broker, the client and the workers share 2 "
+                    f"cores. Raw Kafka reference in the same run (1 KB records): {ref}. Goal: >= 300 orders/s.")
+    t2 = Table("Order saga: latency from placement to completed, at a fixed offered rate (open loop)",
+               ["workers", "offered orders/s", "orders", "completed", "p50 ms", "p95 ms", "p99 ms"])
+    for w, res in results.items():
+        for rate, (placed, completed, lat) in res["latency"].items():
+            t2.add(w, rate, placed, completed, percentile(lat, 50), percentile(lat, 95), percentile(lat, 99))
+    t2.notes.append("Each order crosses ~12 Kafka hops (commands, replies, webhooks stored in Kafka) and 3-4 HTTP "
+                    "calls to the gateway and carrier simulators. Goal: p99 under 500 ms at 100 orders/s.")
+    tables = [t1, t2]
+    if args.no_record:
+        show(tables)
+    else:
+        record(tables, "python -m bench.saga " + " ".join(argv if argv is not None else sys.argv[1:]))
+    return tables
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""CR agent: reviews per product (the aggregate), from REST and from partner channels alike.
+
+Both paths get the same checks: the buyer exists (GU is asked), bought the product in a completed
+order (CCP's orders are asked), and has not reviewed it yet; then the automatic rules. A partner record
+that fails them goes to the dead-letter topic with the reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gamevault.agents.app import raw_topic
+from gamevault.agents.runtime import Context, Dispatcher, apply, reject, stream_agent
+from gamevault.domain import reviews
+from gamevault.domain.identity import UsersUnavailable
+from gamevault.streams.envelope import iso
+from gamevault.streams.topics import REVIEWS_COMMANDS
+
+SOURCE = "/gamevault/reviews"
+SUBMIT = "gamevault.reviews.review.submit"  # the ingress type too
+MODERATE, EDIT, RETRACT = "gamevault.reviews.moderate", "gamevault.reviews.edit", "gamevault.reviews.retract"
+
+
+def author_key(product_id: str, buyer_id: str) -> str:
+    return f"{product_id}|{buyer_id}"
+
+
+def install(services: Any) -> None:
+    table, authors = services.tables.reviews, services.tables.review_authors
+    rules = reviews.Rules(services.settings.review_banned_terms, services.settings.auto_approve_reviews)
+    dispatcher = Dispatcher("reviews", REVIEWS_COMMANDS, services.producer, SOURCE)
+
+    async def eligible(data: dict[str, Any], ctx: Context) -> bool:
+        try:
+            buyer = await services.users.get(data["buyer_id"])
+        except UsersUnavailable as exc:
+            raise RuntimeError(f"GU unavailable: {exc}") from exc
+        if buyer is None or buyer.role != "buyer":
+            await reject(ctx, "forbidden", f"{data['buyer_id']} is not a registered buyer")
+            return False
+        if not await services.purchases.completed(data["buyer_id"], data["product_id"]):
+            await reject(ctx, "forbidden", "only a buyer with a completed order of this product may review it")
+            return False
+        return True
+
+    @dispatcher.on(SUBMIT)
+    async def submit(data: dict[str, Any], ctx: Context) -> None:
+        key = author_key(data["product_id"], data["buyer_id"])
+        existing_id = authors.get(key)
+        existing = table.get(existing_id) if existing_id else None
+        if existing_id is None and not await eligible(data, ctx):
+            return
+        decision = reviews.submit(existing_id, existing, data, rules, ctx.event.id, iso(ctx.event.time))
+        if decision.state is not None:
+            authors[key] = data["review_id"]
+        await apply(ctx, table, data["review_id"], decision)
+
+    @dispatcher.on(MODERATE)
+    async def moderate(data: dict[str, Any], ctx: Context) -> None:
+        decision = reviews.moderate(table.get(data["review_id"]), data["decision"], data.get("reason") or "",
+                                    data["moderator"], ctx.event.id, iso(ctx.event.time))
+        await apply(ctx, table, data["review_id"], decision)
+
+    @dispatcher.on(EDIT)
+    async def edit(data: dict[str, Any], ctx: Context) -> None:
+        decision = reviews.edit(table.get(data["review_id"]), data, rules, ctx.event.id, iso(ctx.event.time))
+        await apply(ctx, table, data["review_id"], decision)
+
+    @dispatcher.on(RETRACT)
+    async def retract(data: dict[str, Any], ctx: Context) -> None:
+        decision = reviews.retract(table.get(data["review_id"]), data["buyer_id"], ctx.event.id, iso(ctx.event.time))
+        await apply(ctx, table, data["review_id"], decision)
+
+    services.app.agent(raw_topic(services.app, REVIEWS_COMMANDS), name="reviews")(stream_agent(dispatcher))

@@ -1,0 +1,118 @@
+"""CR routes: verified buyers review products; admins moderate; authors edit or retract."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query, Response
+
+from gamevault.agents.reviews import EDIT, MODERATE, RETRACT, SUBMIT, author_key
+from gamevault.api.commands import execute
+from gamevault.api.deps import Admin, Buyer, CurrentUser, Services
+from gamevault.api.models import ModerationDecision, Page, ReviewAccepted, ReviewCreate, ReviewPublic, ReviewUpdate
+from gamevault.api.problems import Problem
+from gamevault.api.routers.products import load_product
+from gamevault.api.views import review_doc
+from gamevault.streams.topics import REVIEWS_COMMANDS, REVIEWS_TABLE
+
+products_router = APIRouter(prefix="/products", tags=["reviews"])
+router = APIRouter(prefix="/reviews", tags=["reviews"])
+JSON = "application/json"
+
+
+def accepted(review: dict[str, Any], status: int = 202) -> Response:
+    body = {"id": review["review_id"], "status": review["status"], "reason": review.get("reason")}
+    return Response(orjson.dumps(body), status_code=status, media_type=JSON,
+                    headers={"Location": f"/api/v1/reviews/{review['review_id']}"})
+
+
+async def load_review(services: Any, review_id: str) -> dict[str, Any]:
+    review = services.views.reviews.get(review_id)
+    if review is None and await services.replicas.sync(REVIEWS_TABLE.name, 3.0):
+        review = services.views.reviews.get(review_id)
+    if review is None:
+        raise Problem(404, f"no review {review_id}")
+    return review
+
+
+@products_router.post("/{product_id}/reviews", status_code=202, response_model=ReviewAccepted,
+                      summary="Review a product you received (once); it is moderated before it shows",
+                      responses={403: {"description": "no completed order of this product"},
+                                 409: {"description": "already reviewed"}, 404: {"description": "no such product"}})
+async def submit_review(product_id: str, body: ReviewCreate, buyer: Buyer, services: Services) -> Response:
+    await load_product(services, product_id)
+    if not await services.purchases.completed(buyer.user_id, product_id):
+        raise Problem(403, "only a buyer with a completed order of this product may review it")
+    review_id = str(uuid.uuid5(uuid.NAMESPACE_URL, "gamevault:review:" + author_key(product_id, buyer.user_id)))
+    if services.views.reviews.get(review_id) is not None:  # fast path; the agent decides races
+        raise Problem(409, "you already reviewed this product (one review per buyer and product)", slug="conflict")
+    review = await execute(services, REVIEWS_COMMANDS, product_id, SUBMIT, {
+        "review_id": review_id, "product_id": product_id, "buyer_id": buyer.user_id, "rating": body.rating,
+        "title": body.title, "body": body.body, "channel": "web",
+    })
+    services.views.reviews.apply(review_id, review)
+    return accepted(review)
+
+
+@products_router.get("/{product_id}/reviews", response_model=Page[ReviewPublic],
+                     summary="Approved reviews of a product, newest first")
+async def list_reviews(product_id: str, services: Services,
+                       limit: Annotated[int, Query(ge=1, le=100)] = 20,
+                       cursor: Annotated[str | None, Query(max_length=200)] = None) -> Response:
+    await load_product(services, product_id)
+    shown = [r for k in services.views.reviews_by_product.keys(product_id)
+             if (r := services.views.reviews.get(k)) and r.get("published")]
+    shown.sort(key=lambda r: (r["published"]["at"], r["review_id"]), reverse=True)
+    if cursor:
+        at, _, rid = cursor.partition("~")
+        shown = [r for r in shown if (r["published"]["at"], r["review_id"]) < (at, rid)]
+    page = shown[:limit]
+    next_cursor = f"{page[-1]['published']['at']}~{page[-1]['review_id']}" if len(shown) > limit else None
+    items = [review_doc(r, services.views.user_by_id(r["buyer_id"])) for r in page]
+    return Response(orjson.dumps({"items": items, "next_cursor": next_cursor}), media_type=JSON)
+
+
+@router.get("/pending", response_model=Page[ReviewPublic], summary="The moderation queue (admins)")
+async def pending(admin: Admin, services: Services,
+                  limit: Annotated[int, Query(ge=1, le=100)] = 50) -> Response:
+    queue = sorted((r for r in services.views.reviews.values() if r["status"] == "pending"),
+                   key=lambda r: r["updated_at"])[:limit]
+    return Response(orjson.dumps({"items": [review_doc(r) for r in queue], "next_cursor": None}), media_type=JSON)
+
+
+@router.post("/{review_id}/moderation", response_model=ReviewPublic, summary="Approve or reject a review (admins)",
+             responses={404: {"description": "no such review"}, 409: {"description": "not pending"}})
+async def moderate(review_id: str, body: ModerationDecision, admin: Admin, services: Services) -> Response:
+    review = await load_review(services, review_id)
+    state = await execute(services, REVIEWS_COMMANDS, review["product_id"], MODERATE, {
+        "review_id": review_id, "product_id": review["product_id"], "decision": body.decision,
+        "reason": body.reason, "moderator": admin.user_id,
+    })
+    services.views.reviews.apply(review_id, state)
+    return Response(orjson.dumps(review_doc(state)), media_type=JSON)
+
+
+@router.patch("/{review_id}", status_code=202, response_model=ReviewAccepted,
+              summary="Edit your review (it is moderated again; the approved version shows meanwhile)")
+async def edit(review_id: str, body: ReviewUpdate, user: CurrentUser, services: Services) -> Response:
+    review = await load_review(services, review_id)
+    if review["buyer_id"] != user.user_id:
+        raise Problem(404, f"no review {review_id}")  # another buyer's review is not revealed
+    state = await execute(services, REVIEWS_COMMANDS, review["product_id"], EDIT, {
+        "review_id": review_id, "product_id": review["product_id"], "buyer_id": user.user_id,
+        **body.model_dump(exclude_none=True)})
+    services.views.reviews.apply(review_id, state)
+    return accepted(state)
+
+
+@router.delete("/{review_id}", status_code=204, summary="Retract your review")
+async def retract(review_id: str, user: CurrentUser, services: Services) -> Response:
+    review = await load_review(services, review_id)
+    if review["buyer_id"] != user.user_id:
+        raise Problem(404, f"no review {review_id}")
+    state = await execute(services, REVIEWS_COMMANDS, review["product_id"], RETRACT,
+                          {"review_id": review_id, "product_id": review["product_id"], "buyer_id": user.user_id})
+    services.views.reviews.apply(review_id, state)
+    return Response(status_code=204)

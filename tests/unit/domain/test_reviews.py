@@ -1,0 +1,65 @@
+import pytest
+
+from gamevault.domain import reviews as rv
+
+AT = "2026-11-28T00:00:00Z"
+RULES = rv.Rules(("scam",), auto_approve=False)
+
+
+def submit(**kw):
+    cmd = {"review_id": "r1", "product_id": "p", "buyer_id": "b", "rating": 4, "title": "Great game",
+           "body": "Really enjoyed the story and the music.", "channel": "web", **kw}
+    return rv.submit(None, None, cmd, RULES, "c1", AT)
+
+
+def test_a_clean_review_waits_for_moderation_then_is_published():
+    d = submit()
+    assert d.state["status"] == rv.PENDING and [t for t, _ in d.events] == [rv.SUBMITTED]
+    approved = rv.moderate(d.state, "approve", "", "admin", "c2", AT)
+    assert approved.state["published"]["rating"] == 4
+    assert [t for t, _ in approved.events] == [rv.APPROVED_T]
+
+
+@pytest.mark.parametrize("title, body, reason", [
+    ("Great game", "This seller is a scam, avoid.", "banned term: scam"),
+    ("Great game", "Cheap keys at http://evil.example today", "links are not allowed in reviews"),
+    ("Great game", "Buy at cheapkeys.com now please", "links are not allowed in reviews"),
+    ("Great game!!!!!!!!!", "Some words about the game here.", "repeated text"),
+    ("Good", "good good good good good good game", "repeated text"),
+])
+def test_automatic_rules_reject_with_a_reason(title, body, reason):
+    d = submit(title=title, body=body)
+    assert d.state["status"] == rv.REJECTED and d.state["reason"] == reason
+    assert [t for t, _ in d.events] == [rv.SUBMITTED, rv.REJECTED_T]
+
+
+def test_auto_approval_when_configured():
+    d = rv.submit(None, None, {"review_id": "r", "product_id": "p", "buyer_id": "b", "rating": 5,
+                               "title": "Superb", "body": "Best racing game of the year."},
+                  rv.Rules((), auto_approve=True), "c", AT)
+    assert d.state["status"] == rv.APPROVED and d.events[-1][0] == rv.APPROVED_T
+
+
+def test_one_review_per_buyer_and_product():
+    first = submit().state
+    assert rv.submit("r1", first, {"review_id": "r1", "channel": "web"}, RULES, "c9", AT).error[0] == "conflict"
+    assert rv.submit("r1", first, {"review_id": "r1", "channel": "partner"}, RULES, "c9", AT).ok  # duplicate
+    assert rv.submit("r1", first, {"review_id": "r2", "channel": "partner"}, RULES, "c9", AT).error[0] == "conflict"
+
+
+def test_an_edit_is_moderated_again_and_a_rejected_edit_keeps_the_published_version():
+    published = rv.moderate(submit().state, "approve", "", "admin", "c2", AT).state
+    edited = rv.edit(published, {"buyer_id": "b", "rating": 2, "body": "Changed my mind after the patch."},
+                     RULES, "c3", AT)
+    assert edited.state["status"] == rv.PENDING and edited.state["published"]["rating"] == 4
+    refused = rv.moderate(edited.state, "reject", "off-topic", "admin", "c4", AT)
+    assert refused.state["status"] == rv.APPROVED and refused.state["rating"] == 4
+    assert rv.edit(published, {"buyer_id": "intruder"}, RULES, "c5", AT).error[0] == "forbidden"
+
+
+def test_retract():
+    published = rv.moderate(submit().state, "approve", "", "admin", "c2", AT).state
+    gone = rv.retract(published, "b", "c3", AT)
+    assert gone.state["status"] == rv.RETRACTED and gone.state["published"] is None
+    assert [t for t, _ in gone.events] == [rv.RETRACTED_T]
+    assert rv.retract(gone.state, "b", "c4", AT).error[0] == "not_found"
