@@ -1,9 +1,9 @@
 """CP's rating stream table, fed by CR's review events.
 
 Faust processes records one at a time with a fixed cost per record (measured in bench/ratings.py), so
-this agent takes them in batches (`take_events`), aggregates a batch per product in memory, and writes
-each touched product's aggregate and votes once per batch, under that product's own event (so the
-changelog partition is the product's). One RatingChanged event per product per batch.
+this agent takes them in batches (`take_events`), applies a batch to the vote shards in memory, and
+writes each touched shard once per batch, under an event of its own product (so the changelog
+partition is the product's). One RatingChanged event per touched product per batch.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from faust.streams import _current_event
 from gamevault.agents.app import raw_topic
 from gamevault.domain import ratings
 from gamevault.metrics import EVENTS_PROCESSED
-from gamevault.streams.envelope import deterministic_id, new_event, utcnow
+from gamevault.streams.envelope import new_event, utcnow
 from gamevault.streams.topics import CATALOG_EVENTS, REVIEWS_EVENTS
 
 log = logging.getLogger(__name__)
@@ -41,37 +41,38 @@ def install(services: Any) -> None:
             EVENTS_PROCESSED.labels("ratings", "batch").inc(len(batch))
 
     async def aggregate_batch(batch: list[Any]) -> None:
-        touched: dict[str, tuple[dict, Any]] = {}
+        touched: dict[str, tuple[dict, Any]] = {}  # shard key -> (record, an event of its product)
         for event in batch:
             raw = event.message.value
             if not any(kind in raw for kind in RELEVANT):  # submitted / rejected: not a rating change
                 continue
             try:
                 doc = orjson.loads(raw)
-                kind, data, event_id = doc["type"], doc["data"], doc["id"]
-                pid = data["product_id"]
+                kind, data = doc["type"], doc["data"]
+                pid, rid, version = data["product_id"], data["review_id"], data["review_version"]
             except (ValueError, KeyError, TypeError):
                 log.warning("ratings: undecodable review event at %s/%s", event.message.partition,
                             event.message.offset)
                 continue
             if kind not in (ratings.APPROVED, ratings.RETRACTED):
                 continue
-            if pid in touched:
-                aggregate_, _ = touched[pid]
-            else:
-                aggregate_ = ratings.copy(table.get(pid) or ratings.empty(pid))
-            ratings.apply(aggregate_, aggregate_["votes"], kind, data["review_id"], data.get("rating"), event_id)
-            touched[pid] = (aggregate_, event)
-        for pid, (aggregate_, event) in touched.items():
+            key = ratings.shard_key(pid, rid)
+            record = touched[key][0] if key in touched else ratings.copy(table.get(key) or ratings.empty(pid, key))
+            ratings.apply(record, kind, rid, data.get("rating"), version)
+            touched[key] = (record, event)
+        products: dict[str, Any] = {}
+        for key, (record, event) in touched.items():
             token = _current_event.set(weakref.ref(event))  # the changelog partition: this product's
             try:
-                aggregate_["version"] += 1
-                table[pid] = aggregate_  # one record, one changelog write: votes and sums never disagree
+                record["version"] += 1
+                table[key] = record  # one record, one write: a shard's votes and sums never disagree
             finally:
                 _current_event.reset(token)
-            changed = new_event(CHANGED, SOURCE, ratings.public(aggregate_), subject=pid,
-                                event_id=deterministic_id(CHANGED, pid, str(aggregate_["version"])),
-                                time=utcnow())
+            products[record["product_id"]] = event
+        for pid in products:
+            shards = (table.get(f"{pid}#{n:02d}") for n in range(ratings.SHARDS))
+            aggregate_ = ratings.public(ratings.total(pid, shards))
+            changed = new_event(CHANGED, SOURCE, aggregate_, subject=pid, time=utcnow())
             await producer.send(CATALOG_EVENTS.name, pid.encode(), changed.to_json())
 
     aggregate.__name__ = aggregate.__qualname__ = "ratings_agent"

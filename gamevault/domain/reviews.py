@@ -43,7 +43,8 @@ class Rules:
 
 
 def _event_base(r: dict[str, Any], at: str) -> dict[str, Any]:
-    return {"review_id": r["review_id"], "product_id": r["product_id"], "buyer_id": r["buyer_id"], "at": at}
+    return {"review_id": r["review_id"], "product_id": r["product_id"], "buyer_id": r["buyer_id"],
+            "review_version": r["version"], "at": at}
 
 
 def _moderate_automatically(r: dict[str, Any], rules: Rules, at: str, edit: bool) -> tuple[dict, list]:
@@ -99,14 +100,15 @@ def moderate(r: dict[str, Any] | None, decision: str, reason: str, moderator: st
     if decision == "approve":
         state = _publish(base, at)
         return Decision(state=state, reply=state, events=[
-            (APPROVED_T, {**_event_base(r, at), "rating": r["rating"], "moderator": moderator})])
+            (APPROVED_T, {**_event_base(state, at), "rating": r["rating"], "moderator": moderator})])
     if r.get("published"):  # a rejected edit: the published version stays
         state = {**base, "status": APPROVED, "reason": reason, "rating": r["published"]["rating"],
                  "title": r["published"]["title"], "body": r["published"]["body"]}
     else:
         state = {**base, "status": REJECTED, "reason": reason}
     return Decision(state=state, reply=state, events=[
-        (REJECTED_T, {**_event_base(r, at), "reason": reason or "rejected by a moderator", "moderator": moderator})])
+        (REJECTED_T, {**_event_base(state, at), "reason": reason or "rejected by a moderator",
+                      "moderator": moderator})])
 
 
 def edit(r: dict[str, Any] | None, cmd: dict[str, Any], rules: Rules, cause: str, at: str) -> Decision:
@@ -130,4 +132,4 @@ def retract(r: dict[str, Any] | None, buyer_id: str, cause: str, at: str) -> Dec
         return Decision.refuse("forbidden", "only its author may retract a review")
     state = {**r, "status": RETRACTED, "published": None, "updated_at": at, "version": r["version"] + 1,
              "last_cause": cause}
-    return Decision(state=state, reply=state, events=[(RETRACTED_T, _event_base(r, at))])
+    return Decision(state=state, reply=state, events=[(RETRACTED_T, _event_base(state, at))])

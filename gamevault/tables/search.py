@@ -129,7 +129,7 @@ def decode_cursor(sort: str, cursor: str) -> tuple:
 
 
 class CatalogIndex:
-    def __init__(self, products: TableReplica, ratings: TableReplica) -> None:
+    def __init__(self, products: TableReplica, ratings: Any) -> None:
         self.products = products
         self.postings: dict[str, set[str]] = defaultdict(set)  # any field
         self.fields: tuple[dict[str, set[str]], ...] = (defaultdict(set), defaultdict(set), defaultdict(set))

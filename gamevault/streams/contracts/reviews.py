@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 
 from gamevault.streams.contracts.common import Contract, Id, Stars
 from gamevault.streams.registry import event
@@ -25,6 +25,8 @@ class _Review(Contract):
     review_id: Id
     product_id: Id
     buyer_id: Id
+    review_version: int = Field(ge=1, description="grows with every change of the review: consumers ignore "
+                                                  "anything not newer than what they applied")
     at: datetime
 
 

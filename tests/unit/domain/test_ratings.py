@@ -1,4 +1,5 @@
-"""The rating aggregation: any sequence of approvals, edits and retractions equals a recomputation."""
+"""The rating aggregation: any sequence of approvals, edits and retractions, delivered any number of
+times, in any order after the fact, equals a recomputation."""
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -9,35 +10,50 @@ OPS = st.lists(st.tuples(st.sampled_from(["approve", "retract"]), st.integers(0,
                max_size=60)
 
 
+def run(events, repeat=1):
+    shards: dict[str, dict] = {}
+    for kind, rid, stars, version in events:
+        key = ratings.shard_key("p", rid)
+        record = shards.setdefault(key, ratings.empty("p", key))
+        for _ in range(repeat):
+            ratings.apply(record, kind, rid, stars, version)
+    return shards
+
+
 @settings(max_examples=500, deadline=None)
 @given(OPS, st.integers(1, 3), st.lists(st.integers(0, 59), max_size=20))
 def test_any_sequence_equals_a_recomputation(ops, repeat, stale):
-    """Approvals (first or of an edit), retractions, each delivered 1-3 times, plus stale duplicates of
-    earlier events delivered again at the end: the aggregate equals a from-scratch recomputation."""
-    aggregate, votes = ratings.empty("p"), {}
     truth: dict[str, int] = {}
+    versions: dict[str, int] = {}
     events = []
-    for n, (op, review, stars) in enumerate(ops):
+    for op, review, stars in ops:
+        rid = f"r{review}"
+        versions[rid] = versions.get(rid, 0) + 1
         kind = ratings.APPROVED if op == "approve" else ratings.RETRACTED
-        events.append((kind, f"r{review}", stars, f"e{n}"))
-        for _ in range(repeat):  # every event delivered 1-3 times
-            ratings.apply(aggregate, votes, kind, f"r{review}", stars, f"e{n}")
+        events.append((kind, rid, stars, versions[rid]))
         if op == "approve":
-            truth[f"r{review}"] = stars  # an approval of an edit moves the review to its new stars
+            truth[rid] = stars  # an approval of an edit moves the review to its new stars
         else:
-            truth.pop(f"r{review}", None)
-    for index in stale:  # an old event arriving again after later ones (a partner's late duplicate)
+            truth.pop(rid, None)
+    shards = run(events, repeat)
+    for index in stale:  # old events arriving again after later ones
         if index < len(events):
-            ratings.apply(aggregate, votes, *events[index])
-    expected = ratings.recompute("p", truth.values())
-    assert (aggregate["count"], aggregate["sum"], aggregate["histogram"]) == \
-        (expected["count"], expected["sum"], expected["histogram"])
-    assert ratings.counted(votes) == truth
+            kind, rid, stars, version = events[index]
+            ratings.apply(shards[ratings.shard_key("p", rid)], kind, rid, stars, version)
+    got, want = ratings.total("p", shards.values()), ratings.recompute("p", truth.values())
+    assert (got["count"], got["sum"], got["histogram"]) == (want["count"], want["sum"], want["histogram"])
+    assert ratings.counted(shards.values()) == truth
+
+
+def test_shards_spread_a_product_and_sum_back():
+    events = [(ratings.APPROVED, f"r{n}", n % 5 + 1, 1) for n in range(1000)]
+    shards = run(events)
+    assert len(shards) == ratings.SHARDS
+    assert ratings.total("p", shards.values())["count"] == 1000
+    assert {ratings.product_of(k) for k in shards} == {"p"}
 
 
 def test_public_view_rounds_the_average():
-    aggregate, votes = ratings.empty("p"), {}
-    for review, stars in (("a", 5), ("b", 4), ("c", 4)):
-        ratings.apply(aggregate, votes, ratings.APPROVED, review, stars, f"e-{review}")
-    assert ratings.public(aggregate)["average"] == 4.33
-    assert ratings.public(ratings.empty("p"))["average"] is None
+    shards = run([(ratings.APPROVED, r, s, 1) for r, s in (("a", 5), ("b", 4), ("c", 4))])
+    assert ratings.public(ratings.total("p", shards.values()))["average"] == 4.33
+    assert ratings.public(ratings.recompute("p", []))["average"] is None
