@@ -50,7 +50,7 @@ AGENTS: dict[str, tuple[Any, tuple[str, ...]]] = {
     "payments": (payments_agents, ("payments",)),
     "logistics": (logistics_agents, ("shipments",)),
     "reviews": (reviews_agents, ("reviews", "review_authors")),
-    "ratings": (ratings_agents, ("ratings",)),
+    "ratings": (ratings_agents, ("ratings", "rating_totals")),
 }
 
 

@@ -30,7 +30,8 @@ RELEVANT = (ratings.APPROVED.encode(), ratings.RETRACTED.encode())
 
 def install(services: Any) -> None:
     app, producer = services.app, services.producer
-    table = services.tables.ratings
+    table, totals_table = services.tables.ratings, services.tables.rating_totals
+    totals: dict[str, dict] = {}  # product -> its rating: a cache of the shard sums, checked on first touch
 
     async def aggregate(stream: Any) -> None:
         async for batch in stream.take_events(BATCH, within=WITHIN_S):
@@ -62,17 +63,25 @@ def install(services: Any) -> None:
             touched[key] = (record, event)
         products: dict[str, Any] = {}
         for key, (record, event) in touched.items():
+            pid = record["product_id"]
+            if pid not in totals:  # first touch since start: sum the authoritative shards
+                totals[pid] = ratings.total(pid, (table.get(f"{pid}#{n:02d}") for n in range(ratings.SHARDS)))
+            ratings.add(totals[pid], table.get(key), -1)  # the shard's old sums out, the new ones in
+            ratings.add(totals[pid], record, 1)
             token = _current_event.set(weakref.ref(event))  # the changelog partition: this product's
             try:
                 record["version"] += 1
                 table[key] = record  # one record, one write: a shard's votes and sums never disagree
             finally:
                 _current_event.reset(token)
-            products[record["product_id"]] = event
-        for pid in products:
-            shards = (table.get(f"{pid}#{n:02d}") for n in range(ratings.SHARDS))
-            aggregate_ = ratings.public(ratings.total(pid, shards))
-            changed = new_event(CHANGED, SOURCE, aggregate_, subject=pid, time=utcnow())
+            products[pid] = event
+        for pid, event in products.items():
+            token = _current_event.set(weakref.ref(event))
+            try:
+                totals_table[pid] = {**totals[pid], "version": (totals_table.get(pid) or {}).get("version", 0) + 1}
+            finally:
+                _current_event.reset(token)
+            changed = new_event(CHANGED, SOURCE, ratings.public(totals[pid]), subject=pid, time=utcnow())
             await producer.send(CATALOG_EVENTS.name, pid.encode(), changed.to_json())
 
     aggregate.__name__ = aggregate.__qualname__ = "ratings_agent"

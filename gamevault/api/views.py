@@ -54,14 +54,14 @@ class ProductDocuments:
         self.views = views
         self._cache: dict[str, bytes] = {}
         views.products.subscribe(self._invalidate)
-        views.rating_totals.subscribe(self._invalidate)
+        views.ratings.subscribe(self._invalidate)
 
     def _invalidate(self, key: str, old: Any, new: Any) -> None:
         self._cache.pop(key, None)
 
     def doc(self, pid: str) -> dict[str, Any] | None:
         state = self.views.products.get(pid)
-        return product_doc(state, self.views.rating_totals.get(pid)) if state else None
+        return product_doc(state, self.views.ratings.get(pid)) if state else None
 
     def json(self, pid: str) -> bytes | None:
         cached = self._cache.get(pid)

@@ -62,6 +62,15 @@ def apply(record: dict[str, Any], kind: str, review_id: str, stars: int | None, 
     return True
 
 
+def add(aggregate: dict[str, Any], shard: dict[str, Any] | None, sign: int) -> None:
+    """Add (sign 1) or take out (sign -1) a shard's sums."""
+    if shard:
+        aggregate["count"] += sign * shard["count"]
+        aggregate["sum"] += sign * shard["sum"]
+        for stars, n in shard["histogram"].items():
+            aggregate["histogram"][stars] += sign * n
+
+
 def total(product_id: str, shards: Iterable[dict[str, Any] | None]) -> dict[str, Any]:
     out = {"product_id": product_id, "count": 0, "sum": 0, "histogram": empty_hist()}
     for shard in shards:

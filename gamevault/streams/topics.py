@@ -118,8 +118,9 @@ REPLIES = TopicSpec(
 USERS_TABLE = _changelog("users", "GU accounts by email (with the password hash; never public)", "email")
 PRODUCTS_TABLE = _changelog("products", "CP products with available stock", "product id")
 RESERVATIONS_TABLE = _changelog("reservations", "CP stock held for orders", "product id|order id")
-RATINGS_TABLE = _changelog("ratings", "CP rating per product and the stars of each review it counts (stream table)",
-                           "product id")
+RATINGS_TABLE = _changelog("ratings", "CP vote shards: the stars each review counts for, and their sums (stream table)",
+                           "product id#shard")
+RATING_TOTALS_TABLE = _changelog("rating-totals", "CP rating per product (the sum of its vote shards)", "product id")
 CARTS_TABLE = _changelog("carts", "CCP carts", "buyer id")
 ORDERS_TABLE = _changelog("orders", "CCP order sagas", "order id")
 PAYMENTS_TABLE = _changelog("payments", "SP payments", "order id")
@@ -132,7 +133,7 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     CATALOG_INGRESS, REVIEWS_INGRESS, DEADLETTER,
     USERS_COMMANDS, CATALOG_COMMANDS, ORDERS_COMMANDS, PAYMENTS_COMMANDS, LOGISTICS_COMMANDS,
     REVIEWS_COMMANDS, REPLIES,
-    USERS_TABLE, PRODUCTS_TABLE, RESERVATIONS_TABLE, RATINGS_TABLE, CARTS_TABLE,
+    USERS_TABLE, PRODUCTS_TABLE, RESERVATIONS_TABLE, RATINGS_TABLE, RATING_TOTALS_TABLE, CARTS_TABLE,
     ORDERS_TABLE, PAYMENTS_TABLE, SHIPMENTS_TABLE, REVIEWS_TABLE, REVIEW_AUTHORS_TABLE,
 )
 

@@ -20,6 +20,7 @@ class Tables:
     products: Any = None
     reservations: Any = None
     ratings: Any = None
+    rating_totals: Any = None
     carts: Any = None
     orders: Any = None
     payments: Any = None
@@ -30,7 +31,7 @@ class Tables:
 
 CHANGELOGS: dict[str, t.TopicSpec] = {
     "users": t.USERS_TABLE, "products": t.PRODUCTS_TABLE, "reservations": t.RESERVATIONS_TABLE,
-    "ratings": t.RATINGS_TABLE, "carts": t.CARTS_TABLE,
+    "ratings": t.RATINGS_TABLE, "rating_totals": t.RATING_TOTALS_TABLE, "carts": t.CARTS_TABLE,
     "orders": t.ORDERS_TABLE, "payments": t.PAYMENTS_TABLE, "shipments": t.SHIPMENTS_TABLE,
     "reviews": t.REVIEWS_TABLE, "review_authors": t.REVIEW_AUTHORS_TABLE,
 }

@@ -44,9 +44,8 @@ def _decode_key(raw: bytes | None) -> str:
 class TableReplica:
     """A dict of one table's current values; `version` fields keep it monotonic per key."""
 
-    def __init__(self, spec: TopicSpec, drop: tuple[str, ...] = ()) -> None:
+    def __init__(self, spec: TopicSpec) -> None:
         self.spec = spec
-        self.drop = drop  # fields the read side never needs (kept out of every worker's memory)
         self.data: dict[str, dict] = {}
         self._listeners: list[Listener] = []
 
@@ -66,8 +65,6 @@ class TableReplica:
     def apply(self, key: str, value: dict | None) -> bool:
         """Apply a changelog record or a command's returned state; older versions are ignored."""
         old = self.data.get(key)
-        if value is not None and self.drop:
-            value = {k: v for k, v in value.items() if k not in self.drop}
         if value is None:
             if old is None:
                 return False

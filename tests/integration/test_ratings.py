@@ -127,7 +127,10 @@ def test_duplicates_and_a_sigkill_mid_aggregation_leave_the_table_exact(isolated
         raise AssertionError(f"never caught up; lag over time: {lags}") from None
     time.sleep(2)
     shards = table_contents(stack.broker.bootstrap, "gamevault.internal.ratings.changelog")
+    totals = table_contents(stack.broker.bootstrap, "gamevault.internal.rating-totals.changelog")
     for pid, votes in truth.items():
         want = ratings.recompute(pid, votes.values())
         got = ratings.total(pid, (v for k, v in shards.items() if ratings.product_of(k) == pid))
         assert (got["count"], got["sum"], got["histogram"]) == (want["count"], want["sum"], want["histogram"]), pid
+        shown = totals[pid]  # what the read side serves equals the shards
+        assert (shown["count"], shown["sum"], shown["histogram"]) == (want["count"], want["sum"], want["histogram"])

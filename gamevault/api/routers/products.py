@@ -122,7 +122,7 @@ async def product_page(product_id: str, services: Services) -> Response:
     async def rating() -> dict[str, Any]:
         if "rating" in chaos:
             raise RuntimeError("rating unavailable (chaos switch)")
-        return rating_doc(services.views.rating_totals.get(product_id))
+        return rating_doc(services.views.ratings.get(product_id))
 
     async def reviews() -> list[dict[str, Any]]:
         if "reviews" in chaos:
