@@ -194,9 +194,9 @@ def gamevault_agent(bootstrap: str, n: int, tmp: Path) -> float:
 
 def approval_lag(samples: int, bootstrap: str, tmp: Path) -> list[float]:
     """Admin approval (REST) -> the product's rating count moves (REST), through the whole stack."""
+    from gamevault.broker.local import LocalKafka
     from tests.support.api import ADDRESS, Api
     from tests.support.stack import ADMIN, Stack
-    from gamevault.broker.local import LocalKafka
 
     port = int(bootstrap.rsplit(":", 1)[1])
     stack = Stack(tmp / "lag", LocalKafka(tmp / "lag", port))

@@ -9,8 +9,10 @@ import click
 from gamevault.cli.kafka import kafka
 from gamevault.cli.produce import produce
 from gamevault.cli.schemas import schemas
+from gamevault.cli.simulators import simulators
 from gamevault.cli.topics import topics
 from gamevault.cli.up import up
+from gamevault.cli.warehouse import report, sql, warehouse
 from gamevault.cli.worker import worker
 
 
@@ -24,28 +26,8 @@ def cli() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-for command in (up, kafka, topics, worker, produce, schemas):
+for command in (up, kafka, topics, worker, produce, warehouse, sql, report, simulators, schemas):
     cli.add_command(command)
-
-
-def _optional_commands() -> None:
-    """Commands of modules that may be absent in a trimmed install."""
-    try:
-        from gamevault.cli.warehouse import report, sql, warehouse
-
-        for command in (warehouse, sql, report):
-            cli.add_command(command)
-    except ImportError:
-        pass
-    try:
-        from gamevault.cli.simulators import simulators
-
-        cli.add_command(simulators)
-    except ImportError:
-        pass
-
-
-_optional_commands()
 
 
 def main() -> None:

@@ -93,8 +93,9 @@ def up(home: Path | None, api_port: int | None, kafka_port: int | None, workers:
 
 
 def _extra_children(settings, env, logs: Path, demo: bool) -> list[Child]:
-    """Services beside the workers: the gateway simulators (unless real gateways are configured)."""
-    children = []
+    """Services beside the workers: the warehouse sink, and the gateway simulators (unless real gateways
+    are configured)."""
+    children = [Child("warehouse-sink", gamevault_argv("warehouse", "sink"), env, logs / "warehouse-sink.log")]
     if settings.simulators_url is None:
         children.append(Child("simulators", gamevault_argv("simulators"), env, logs / "simulators.log"))
     return children

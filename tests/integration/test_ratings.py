@@ -3,7 +3,6 @@ coming, duplicated deliveries, and a worker killed mid-aggregation."""
 
 import random
 import time
-import uuid
 from collections import defaultdict
 
 import orjson

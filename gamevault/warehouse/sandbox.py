@@ -1,0 +1,89 @@
+"""`gamevault sql`: DuckDB over the lake, read-only and sandboxed.
+
+Two locks, each enough alone: statements are parsed first and only reads pass (SELECT, EXPLAIN,
+DESCRIBE, SHOW, SUMMARIZE: no COPY, ATTACH, INSTALL, LOAD, SET, CREATE...); and the connection itself
+can reach the lake directory and nothing else (`enable_external_access=false` with the lake as the
+only allowed directory), cannot install or load extensions, and has its configuration locked, with
+memory and thread limits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from gamevault.warehouse.lake import Lake
+from gamevault.warehouse.views import create_views
+
+ALLOWED = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
+_READ_KEYWORDS = ("describe", "show", "summarize", "from", "with", "select", "explain", "values", "table", "pivot",
+                  "unpivot")
+
+
+class Refused(Exception):
+    """A statement the sandbox does not run, with the reason."""
+
+
+@dataclass
+class Result:
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+
+def check(sql: str) -> list[str]:
+    """-> the statements, each a read; Refused otherwise (nothing has run yet)."""
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise Refused(f"the query does not parse: {exc}") from None
+    if not statements:
+        raise Refused("no statement given")
+    out = []
+    for stmt in statements:
+        text = stmt.query.strip()
+        first = text.split(None, 1)[0].lower() if text else ""
+        if stmt.type not in ALLOWED or first not in _READ_KEYWORDS:
+            kind = str(stmt.type).rsplit(".", 1)[-1]
+            raise Refused(f"only read-only queries run here; a {kind} statement ({first.upper()}) is refused")
+        out.append(text)
+    return out
+
+
+class Sandbox:
+    def __init__(self, lake_root: Path, memory_limit: str = "2GB", threads: int = 2) -> None:
+        self.lake = Lake(lake_root).ensure()
+        self.memory_limit, self.threads = memory_limit, threads
+        self.con = self._connect()
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
+                                                 "autoload_known_extensions": False})
+        create_views(con, self.lake)
+        root = str(self.lake.root).replace("'", "''")
+        for setting in (f"SET allowed_directories = ['{root}']", "SET enable_external_access = false",
+                        f"SET memory_limit = '{self.memory_limit}'", f"SET threads = {self.threads}",
+                        "SET lock_configuration = true"):
+            con.execute(setting)
+        return con
+
+    def refresh(self) -> None:
+        """Views over the lake's newest snapshot (a new connection: the old one's settings are locked)."""
+        self.con.close()
+        self.con = self._connect()
+
+    def query(self, sql: str) -> Result:
+        statements = check(sql)
+        result = Result([], [])
+        for text in statements:
+            try:
+                cur = self.con.execute(text)
+            except duckdb.IOException:
+                self.refresh()  # compaction retired a file of our snapshot meanwhile: once more, newer
+                cur = self.con.execute(text)
+            except duckdb.PermissionException as exc:
+                raise Refused(f"refused by the sandbox: {exc}") from None
+            result = Result([d[0] for d in cur.description or []], cur.fetchall())
+        return result

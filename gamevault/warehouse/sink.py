@@ -1,0 +1,176 @@
+"""ADR's ingestion loop: every public events topic -> the Parquet lake, exactly once.
+
+A consumer group of its own (isolated from the transactional workers). Rows are buffered per
+topic-partition and flushed after N rows or T seconds, whichever first, and when the partition goes
+idle, so quiet traffic is never left unwritten. See `lake.py` for why a crash at any point loses and
+duplicates nothing. A record that cannot be stored goes to the dead-letter topic with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
+
+from gamevault.config import Settings
+from gamevault.streams.topics import DEADLETTER, PUBLIC_EVENT_TOPICS
+from gamevault.streams.validation import Reason, deadletter_headers
+from gamevault.warehouse.lake import Lake
+from gamevault.warehouse.rows import RowBuffer, Undecodable
+
+log = logging.getLogger(__name__)
+GROUP = "gamevault-warehouse"
+
+
+@dataclass
+class Pending:
+    first: int
+    last: int
+    since: float
+    buffer: RowBuffer
+    touched: float = field(default_factory=time.monotonic)
+
+
+def tp_name(tp: TopicPartition) -> str:
+    return f"{tp.topic}+{tp.partition}"
+
+
+class Sink:
+    def __init__(self, settings: Settings, flush_rows: int = 50_000, flush_seconds: float = 5.0,
+                 idle_seconds: float = 1.0) -> None:
+        self.settings = settings
+        self.lake = Lake(settings.lake).ensure()
+        self.flush_rows, self.flush_seconds, self.idle_seconds = flush_rows, flush_seconds, idle_seconds
+        self.key = settings.secret("pseudonym-key").encode()
+        self.pending: dict[TopicPartition, Pending] = {}
+        self.consumer: AIOKafkaConsumer | None = None
+        self.producer: AIOKafkaProducer | None = None
+        self.stopping = asyncio.Event()
+        self.written = 0
+        # aiokafka runs the rebalance listener while this loop awaits: the lock keeps the two apart, and
+        # the generation tells the loop its fetched batch straddled an assignment (then it is dropped and
+        # every partition re-sought to the lake's progress, so nothing is lost or doubled)
+        self.lock = asyncio.Lock()
+        self.generation = 0
+
+    # ---- rebalance: resume after the lake's progress, flush what we held ---------------------------
+    class _Listener(ConsumerRebalanceListener):
+        def __init__(self, sink: Sink) -> None:
+            self.sink = sink
+
+        async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+            async with self.sink.lock:
+                for tp in revoked:
+                    await self.sink.flush(tp)
+                    self.sink.pending.pop(tp, None)
+
+        async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+            async with self.sink.lock:
+                self.sink.generation += 1
+                for tp in assigned:
+                    await self.sink.resume(tp, recover=True)
+
+    async def resume(self, tp: TopicPartition, recover: bool = False) -> None:
+        """Position `tp` right after the last offset the lake holds."""
+        name = tp_name(tp)
+        last = await asyncio.to_thread(self.lake.recover, name) if recover else self.lake.snapshot().progress.get(
+            name, -1)
+        if last >= 0:
+            self.consumer.seek(tp, last + 1)
+        else:
+            await self.consumer.seek_to_beginning(tp)
+
+    async def run(self) -> None:
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.bootstrap, group_id=GROUP, enable_auto_commit=False,
+            auto_offset_reset="earliest", max_partition_fetch_bytes=8 * 1024 * 1024, fetch_max_wait_ms=200,
+            client_id="gamevault-warehouse-sink",
+        )
+        self.producer = AIOKafkaProducer(bootstrap_servers=self.settings.bootstrap, acks="all")
+        await self.producer.start()
+        await self.consumer.start()
+        self.consumer.subscribe([t.name for t in PUBLIC_EVENT_TOPICS], listener=self._Listener(self))
+        try:
+            while not self.stopping.is_set():
+                generation = self.generation
+                try:
+                    batches = await self.consumer.getmany(timeout_ms=200, max_records=20_000)
+                except KafkaError as exc:
+                    log.warning("sink fetch failed: %s", exc)
+                    await asyncio.sleep(1)
+                    continue
+                async with self.lock:
+                    if generation != self.generation:  # an assignment happened meanwhile: start over clean
+                        for tp in self.consumer.assignment():
+                            await self.resume(tp)
+                        continue
+                    for tp, records in batches.items():
+                        await self._take(tp, records)
+                    await self._flush_due()
+            async with self.lock:
+                for tp in list(self.pending):
+                    await self.flush(tp)
+        finally:
+            await self.consumer.stop()
+            await self.producer.stop()
+
+    async def _take(self, tp: TopicPartition, records: list[Any]) -> None:
+        pending = self.pending.get(tp)
+        for rec in records:
+            if pending is None:
+                pending = self.pending[tp] = Pending(rec.offset, rec.offset, time.monotonic(), RowBuffer(self.key))
+            try:
+                pending.buffer.add(tp.topic, tp.partition, rec.offset, rec.value)
+            except Undecodable as exc:
+                await self.producer.send_and_wait(
+                    DEADLETTER.name, rec.value, key=rec.key,
+                    headers=deadletter_headers(Reason.UNDECODABLE, str(exc), tp.topic, tp.partition, rec.offset,
+                                               "warehouse", list(rec.headers or [])))
+            pending.last = rec.offset
+            pending.touched = time.monotonic()
+            if pending.buffer.count >= self.flush_rows:
+                await self.flush(tp)
+                pending = None
+
+    async def _flush_due(self) -> None:
+        now = time.monotonic()
+        for tp, pending in list(self.pending.items()):
+            if now - pending.since >= self.flush_seconds or now - pending.touched >= self.idle_seconds:
+                await self.flush(tp)
+
+    async def flush(self, tp: TopicPartition) -> None:
+        pending = self.pending.pop(tp, None)
+        if pending is None:
+            return
+        name = tp_name(tp)
+        tables = await asyncio.to_thread(pending.buffer.tables)
+        files = {}
+        for (etype, date), table in tables.items():
+            rel = f"events/type={etype}/date={date}/{name}+{pending.first:020d}+{pending.last:020d}.parquet"
+            size = await asyncio.to_thread(self.lake.write_file, rel, table)
+            files[rel] = {"rows": table.num_rows, "bytes": size}
+        await asyncio.to_thread(self.lake.commit, name, pending.last, files)
+        self.written += pending.buffer.count
+        try:
+            await self.consumer.commit({tp: pending.last + 1})  # for lag monitoring; the lake is the truth
+        except KafkaError as exc:
+            log.info("offset commit for %s skipped (%s); the lake's manifest holds the progress", name, exc)
+
+
+def run(settings: Settings, flush_rows: int, flush_seconds: float, idle_seconds: float) -> None:
+    import uvloop
+
+    async def main() -> None:
+        sink = Sink(settings, flush_rows, flush_seconds, idle_seconds)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, sink.stopping.set)
+        await sink.run()
+
+    uvloop.run(main())

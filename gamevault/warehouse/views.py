@@ -1,0 +1,160 @@
+"""The analysts' model: DuckDB views over one snapshot of the lake's manifest.
+
+`events` is every public event once (re-emitted events share an id and are kept once); the others are
+shaped for questions: `orders` is a Kimball accumulating snapshot (one row per order, a timestamp per
+milestone, the lags between them), `payments` one row per attempt with its outcome, and so on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from gamevault.warehouse.lake import Lake, Snapshot
+from gamevault.warehouse.schema import empty_select
+
+ORD = "gamevault.orders.order."
+PAY = "gamevault.payments.payment."
+SHIP = "gamevault.logistics.shipment."
+REV = "gamevault.reviews.review."
+CAT = "gamevault.catalog."
+
+VIEWS = ("events", "orders", "order_items", "payments", "shipments", "reviews", "products", "users", "carts")
+
+
+def _src(snap: Snapshot, root: Path, *event_types: str) -> str:
+    """A relation over the files of these event types (an empty, typed one when there are none yet)."""
+    parts = []
+    for etype in event_types:
+        files = snap.paths(root, etype)
+        if files:
+            listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+            parts.append(f"SELECT * FROM read_parquet([{listed}], union_by_name=true, hive_partitioning=true)")
+        else:
+            parts.append(empty_select(etype))
+    return "(" + " UNION ALL BY NAME ".join(parts) + ")"
+
+
+def _all(snap: Snapshot, root: Path) -> str:
+    files = snap.paths(root)
+    if not files:
+        return f"({empty_select('gamevault.users.user.registered')})"
+    listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+    return f"(SELECT * FROM read_parquet([{listed}], union_by_name=true, hive_partitioning=true))"
+
+
+def definitions(snap: Snapshot, root: Path) -> dict[str, str]:
+    s = lambda *types: _src(snap, root, *types)  # noqa: E731
+    transitions = [ORD + t for t in ("stock_reserved", "payment_pending", "paid", "shipping", "completed", "cancelled")]
+    return {
+        "events": f"""
+            SELECT * EXCLUDE (rn) FROM (
+                SELECT *, row_number() OVER (PARTITION BY event_id ORDER BY kafka_topic, kafka_offset) AS rn
+                FROM {_all(snap, root)}) WHERE rn = 1""",
+        "orders": f"""
+            WITH placed AS (
+                SELECT order_id, any_value(buyer_id) AS buyer_id, min(placed_at) AS placed_at,
+                       any_value(total_amount) AS total_amount, any_value(total_currency) AS currency,
+                       any_value(provider) AS provider, any_value(items) AS items
+                FROM {s(ORD + "placed")} GROUP BY order_id),
+            steps AS (
+                SELECT order_id,
+                       min("at") FILTER (WHERE event_type = '{ORD}stock_reserved') AS stock_reserved_at,
+                       min("at") FILTER (WHERE event_type = '{ORD}payment_pending') AS payment_pending_at,
+                       min("at") FILTER (WHERE event_type = '{ORD}paid') AS paid_at,
+                       min("at") FILTER (WHERE event_type = '{ORD}shipping') AS shipped_at,
+                       min("at") FILTER (WHERE event_type = '{ORD}completed') AS completed_at,
+                       min("at") FILTER (WHERE event_type = '{ORD}cancelled') AS cancelled_at,
+                       any_value(reason) FILTER (WHERE event_type = '{ORD}cancelled') AS cancel_reason
+                FROM {s(*transitions)} GROUP BY order_id)
+            SELECT p.order_id, p.buyer_id, p.placed_at, t.stock_reserved_at, t.payment_pending_at, t.paid_at,
+                   t.shipped_at, t.completed_at, t.cancelled_at, t.cancel_reason,
+                   CASE WHEN t.completed_at IS NOT NULL THEN 'completed' WHEN t.cancelled_at IS NOT NULL THEN 'cancelled'
+                        WHEN t.shipped_at IS NOT NULL THEN 'shipping' WHEN t.paid_at IS NOT NULL THEN 'paid'
+                        WHEN t.payment_pending_at IS NOT NULL THEN 'payment_pending'
+                        WHEN t.stock_reserved_at IS NOT NULL THEN 'stock_reserved' ELSE 'pending' END AS status,
+                   p.total_amount, p.currency, p.provider, json_array_length(p.items) AS lines,
+                   epoch(t.paid_at - p.placed_at) AS placed_to_paid_s,
+                   epoch(t.shipped_at - t.paid_at) AS paid_to_shipped_s,
+                   epoch(t.completed_at - t.shipped_at) AS shipped_to_completed_s,
+                   epoch(t.completed_at - p.placed_at) AS placed_to_completed_s
+            FROM placed p LEFT JOIN steps t USING (order_id)""",
+        "order_items": f"""
+            SELECT order_id, buyer_id, placed_at, provider, item.product_id, item.seller_id, item.title,
+                   item.quantity, CAST(item.unit_price.amount AS DECIMAL(12,2)) AS unit_price,
+                   item.unit_price.currency AS currency,
+                   CAST(item.unit_price.amount AS DECIMAL(12,2)) * item.quantity AS line_total
+            FROM (SELECT order_id, buyer_id, placed_at, provider,
+                         unnest(from_json(items, '[{{"product_id":"VARCHAR","seller_id":"VARCHAR","title":"VARCHAR",
+                         "quantity":"INTEGER","unit_price":{{"amount":"VARCHAR","currency":"VARCHAR"}}}}]')) AS item
+                  FROM (SELECT DISTINCT ON (order_id) * FROM {s(ORD + "placed")}))""",
+        "payments": f"""
+            SELECT order_id, payment_id, any_value(provider) AS provider, any_value(amount_amount) AS amount,
+                   any_value(amount_currency) AS currency,
+                   min("at") FILTER (WHERE event_type = '{PAY}started') AS started_at,
+                   min("at") FILTER (WHERE event_type = '{PAY}captured') AS captured_at,
+                   min("at") FILTER (WHERE event_type = '{PAY}failed') AS failed_at,
+                   min("at") FILTER (WHERE event_type = '{PAY}voided') AS voided_at,
+                   min("at") FILTER (WHERE event_type = '{PAY}refunded') AS refunded_at,
+                   any_value(reason) FILTER (WHERE event_type IN ('{PAY}failed', '{PAY}voided')) AS failure_reason,
+                   CASE WHEN min("at") FILTER (WHERE event_type = '{PAY}refunded') IS NOT NULL THEN 'refunded'
+                        WHEN min("at") FILTER (WHERE event_type = '{PAY}captured') IS NOT NULL THEN 'captured'
+                        WHEN min("at") FILTER (WHERE event_type = '{PAY}failed') IS NOT NULL THEN 'failed'
+                        WHEN min("at") FILTER (WHERE event_type = '{PAY}voided') IS NOT NULL THEN 'voided'
+                        ELSE 'pending' END AS outcome
+            FROM {s(*(PAY + t for t in ("started", "captured", "failed", "voided", "refunded")))}
+            GROUP BY order_id, payment_id""",
+        "shipments": f"""
+            SELECT order_id, shipment_id, any_value(carrier) AS carrier, any_value(tracking_number) AS tracking_number,
+                   any_value(city) AS city, any_value(country) AS country,
+                   min("at") FILTER (WHERE event_type = '{SHIP}created') AS created_at,
+                   min("at") FILTER (WHERE event_type = '{SHIP}delivered') AS delivered_at,
+                   min("at") FILTER (WHERE event_type = '{SHIP}failed') AS failed_at,
+                   any_value(reason) AS failure_reason,
+                   CASE WHEN min("at") FILTER (WHERE event_type = '{SHIP}delivered') IS NOT NULL THEN 'delivered'
+                        WHEN min("at") FILTER (WHERE event_type = '{SHIP}failed') IS NOT NULL THEN 'failed'
+                        ELSE 'in_transit' END AS status
+            FROM {s(*(SHIP + t for t in ("created", "delivered", "failed")))} GROUP BY order_id, shipment_id""",
+        "reviews": f"""
+            SELECT review_id, any_value(product_id) AS product_id, any_value(buyer_id) AS buyer_id,
+                   any_value(channel) AS channel, min("at") FILTER (WHERE event_type = '{REV}submitted') AS submitted_at,
+                   max("at") FILTER (WHERE event_type = '{REV}approved') AS approved_at,
+                   max("at") FILTER (WHERE event_type = '{REV}rejected') AS rejected_at,
+                   max("at") FILTER (WHERE event_type = '{REV}retracted') AS retracted_at,
+                   arg_max(rating, review_version) FILTER (WHERE event_type = '{REV}approved') AS rating,
+                   arg_max(CASE event_type WHEN '{REV}approved' THEN 'approved' WHEN '{REV}rejected' THEN 'rejected'
+                                WHEN '{REV}retracted' THEN 'retracted' ELSE 'pending' END, review_version) AS status,
+                   max(review_version) AS review_version
+            FROM {s(*(REV + t for t in ("submitted", "approved", "rejected", "retracted")))} GROUP BY review_id""",
+        "products": f"""
+            WITH listing AS (
+                SELECT product_id, arg_max(seller_id, version) AS seller_id, arg_max(title, version) AS title,
+                       arg_max(platform, version) AS platform, arg_max(genres, version) AS genres,
+                       arg_max(price_amount, version) AS price, arg_max(price_currency, version) AS currency,
+                       min(created_at) AS created_at, max(updated_at) AS updated_at, max(version) AS version
+                FROM {s(CAT + "product.created", CAT + "product.updated")} GROUP BY product_id),
+            stock AS (SELECT product_id, arg_max(stock, event_time) AS stock
+                      FROM {s(CAT + "stock.changed")} GROUP BY product_id),
+            rating AS (SELECT product_id, arg_max(average, event_time) AS rating_average,
+                              arg_max(count, event_time) AS rating_count
+                       FROM {s(CAT + "rating.changed")} GROUP BY product_id)
+            SELECT l.*, coalesce(k.stock, (SELECT arg_max(stock, version) FROM {s(CAT + "product.created", CAT + "product.updated")} x
+                                         WHERE x.product_id = l.product_id)) AS stock,
+                   r.rating_average, coalesce(r.rating_count, 0) AS rating_count
+            FROM listing l LEFT JOIN stock k USING (product_id) LEFT JOIN rating r USING (product_id)""",
+        "users": f"""
+            SELECT user_id, any_value(email_hash) AS email_hash, any_value(display_name) AS display_name,
+                   any_value(role) AS role, min(registered_at) AS registered_at
+            FROM {s("gamevault.users.user.registered")} GROUP BY user_id""",
+        "carts": f"""
+            SELECT buyer_id, product_id, event_type, quantity, reason, event_time
+            FROM {s("gamevault.orders.cart.item_set", "gamevault.orders.cart.item_removed")}""",
+    }
+
+
+def create_views(con: duckdb.DuckDBPyConnection, lake: Lake) -> Snapshot:
+    snap = lake.snapshot()
+    for name, sql in definitions(snap, lake.root).items():
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
+    return snap
