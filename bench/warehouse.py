@@ -89,6 +89,7 @@ def sink_throughput(bootstrap: str, n: int, home: Path) -> float:
 
     env = {**os.environ, "GAMEVAULT_HOME": str(home), "GAMEVAULT_KAFKA_PORT": bootstrap.rsplit(":", 1)[1]}
     env.pop("GAMEVAULT_KAFKA_BOOTSTRAP", None)
+    home.mkdir(parents=True, exist_ok=True)
     lake = Lake(home / "lake")
     with open(home / "sink.log", "ab") as log:
         proc = subprocess.Popen([sys.executable, "-m", "gamevault", "warehouse", "sink"], env=env, stdout=log,
@@ -181,7 +182,7 @@ def big_lake(root: Path, target_events: int) -> int:
             part = table.slice(start, 1_000_000)
             rel = f"events/type={event_type}/date=2026/bench-{uuid.uuid4().hex}.parquet"
             size = lake.write_file(rel, part)
-            lake.commit(f"bench+{event_type}", 0, {rel: {"rows": part.num_rows, "bytes": size}})
+            lake.commit({f"bench+{event_type}": 0}, {rel: {"rows": part.num_rows, "bytes": size}})
         written += n
 
     everyone = np.ones(orders, dtype=bool)

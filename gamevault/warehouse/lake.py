@@ -114,11 +114,11 @@ class Lake:
         _fsync_dir(path.parent)
         return path.stat().st_size
 
-    def commit(self, tp: str, last_offset: int, files: dict[str, dict[str, Any]]) -> None:
-        """Publish a batch's files and the partition's new progress in one manifest write."""
+    def commit(self, progress: dict[str, int], files: dict[str, dict[str, Any]]) -> None:
+        """Publish batches' files and their partitions' new progress in one manifest write."""
         with self.locked():
             snap = self.snapshot()
-            self._save(Snapshot(snap.version + 1, {**snap.files, **files}, {**snap.progress, tp: last_offset}))
+            self._save(Snapshot(snap.version + 1, {**snap.files, **files}, {**snap.progress, **progress}))
 
     def recover(self, tp: str) -> int:
         """The last offset of `tp` in the lake (-1: none); removes files of a batch that never committed."""

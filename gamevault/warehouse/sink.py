@@ -66,9 +66,7 @@ class Sink:
 
         async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
             async with self.sink.lock:
-                for tp in revoked:
-                    await self.sink.flush(tp)
-                    self.sink.pending.pop(tp, None)
+                await self.sink.flush(*revoked)
 
         async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
             async with self.sink.lock:
@@ -140,27 +138,30 @@ class Sink:
 
     async def _flush_due(self) -> None:
         now = time.monotonic()
-        for tp, pending in list(self.pending.items()):
-            if now - pending.since >= self.flush_seconds or now - pending.touched >= self.idle_seconds:
-                await self.flush(tp)
+        due = [tp for tp, p in self.pending.items()
+               if now - p.since >= self.flush_seconds or now - p.touched >= self.idle_seconds]
+        if due:
+            await self.flush(*due)
 
-    async def flush(self, tp: TopicPartition) -> None:
-        pending = self.pending.pop(tp, None)
-        if pending is None:
+    async def flush(self, *tps: TopicPartition) -> None:
+        """Write the buffered rows of `tps` (files in parallel threads), then one manifest commit for all."""
+        batches = [(tp, p) for tp in tps if (p := self.pending.pop(tp, None)) is not None]
+        if not batches:
             return
-        name = tp_name(tp)
-        tables = await asyncio.to_thread(pending.buffer.tables)
-        files = {}
-        for (etype, date), table in tables.items():
-            rel = f"events/type={etype}/date={date}/{name}+{pending.first:020d}+{pending.last:020d}.parquet"
-            size = await asyncio.to_thread(self.lake.write_file, rel, table)
-            files[rel] = {"rows": table.num_rows, "bytes": size}
-        await asyncio.to_thread(self.lake.commit, name, pending.last, files)
-        self.written += pending.buffer.count
-        try:
-            await self.consumer.commit({tp: pending.last + 1})  # for lag monitoring; the lake is the truth
+        jobs = []
+        for tp, pending in batches:
+            for (etype, date), table in (await asyncio.to_thread(pending.buffer.tables)).items():
+                rel = (f"events/type={etype}/date={date}/{tp_name(tp)}+{pending.first:020d}+"
+                       f"{pending.last:020d}.parquet")
+                jobs.append((rel, table))
+        sizes = await asyncio.gather(*(asyncio.to_thread(self.lake.write_file, rel, table) for rel, table in jobs))
+        files = {rel: {"rows": table.num_rows, "bytes": size} for (rel, table), size in zip(jobs, sizes, strict=True)}
+        await asyncio.to_thread(self.lake.commit, {tp_name(tp): p.last for tp, p in batches}, files)
+        self.written += sum(p.buffer.count for _, p in batches)
+        try:  # for lag monitoring only: the lake's manifest holds the progress
+            await self.consumer.commit({tp: p.last + 1 for tp, p in batches})
         except KafkaError as exc:
-            log.info("offset commit for %s skipped (%s); the lake's manifest holds the progress", name, exc)
+            log.info("offset commit skipped (%s); the lake's manifest holds the progress", exc)
 
 
 def run(settings: Settings, flush_rows: int, flush_seconds: float, idle_seconds: float) -> None:
