@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: run test venv lint bench clean
+.PHONY: run test test-all venv lint bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,10 @@ venv: $(BIN)/.installed
 run: venv  ## start everything (Kafka, topics, workers + API, simulators, warehouse sink) with demo data
 	$(BIN)/gamevault up --demo
 
-test: venv  ## the whole suite, against a real Kafka broker the tests start themselves
+test: venv  ## the suite (all but the `slow` scenarios), against a real Kafka broker the tests start themselves
+	$(BIN)/pytest -m "not slow"
+
+test-all: venv  ## also the slow scenarios: the 3-broker cluster failover and the 60-second soak
 	$(BIN)/pytest
 
 lint: venv

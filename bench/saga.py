@@ -96,7 +96,8 @@ def prepare(url: str) -> tuple[list[str], list[dict[str, str]]]:
         def account(role: str) -> dict[str, str]:
             email = f"{role}-{uuid.uuid4().hex[:8]}@gamevault.test"
             http.post("/users", json={"email": email, "password": "bench-pass-1", "display_name": role, "role": role})
-            token = http.post("/auth/token", data={"username": email, "password": "bench-pass-1"}).json()["access_token"]
+            login = {"username": email, "password": "bench-pass-1"}
+            token = http.post("/auth/token", data=login).json()["access_token"]
             return {"Authorization": f"Bearer {token}"}
 
         seller = account("seller")
@@ -121,7 +122,8 @@ async def place_many(url: str, products: list[str], buyers: list[dict[str, str]]
                 await asyncio.sleep(max(0.0, started + n / rate - time.time()))
             async with sem:
                 at = time.time()
-                r = await client.post("/orders", headers={**buyers[n % len(buyers)], "Idempotency-Key": uuid.uuid4().hex},
+                headers = {**buyers[n % len(buyers)], "Idempotency-Key": uuid.uuid4().hex}
+                r = await client.post("/orders", headers=headers,
                                       json={"items": [{"product_id": products[n % len(products)], "quantity": 1}],
                                             "payment": PAYMENTS[n % 3], "shipping_address": ADDRESS})
                 if r.status_code == 202:
@@ -156,7 +158,8 @@ def scenario(workers: int, args: argparse.Namespace) -> dict:
                 time.sleep(2)
                 run = asyncio.run(place_many(url, products, buyers, int(rate * args.seconds), 200, rate))
                 wait_done(done, run)
-                lat = [(done.done[o][0] - at) * 1000 for o, at in run.items() if done.done.get(o, (0, ""))[1] == "completed"]
+                lat = [(done.done[o][0] - at) * 1000 for o, at in run.items()
+                       if done.done.get(o, (0, ""))[1] == "completed"]
                 latency[rate] = (len(run), len(lat), lat)
             done.close()
             return {"throughput": throughput, "completed": completed, "placed": len(placed), "latency": latency}

@@ -49,8 +49,8 @@ def run_traffic(settings: Settings, state: dict[str, Any], echo: Callable[[str],
                                              "city": rng.choice(CITIES), "postal_code": "15074"}}
                 r = http.post("/orders", json=body, headers={**headers, "Idempotency-Key": uuid.uuid4().hex})
                 if r.status_code == 401:  # the demo token expired: log in again
-                    buyer["token"] = http.post("/auth/token", data={"username": buyer["email"],
-                                                                    "password": "demo-password-1"}).json()["access_token"]
+                    login = {"username": buyer["email"], "password": "demo-password-1"}
+                    buyer["token"] = http.post("/auth/token", data=login).json()["access_token"]
                 placed += r.status_code == 202
                 if placed and placed % 20 == 0:
                     echo(f"demo traffic: {placed} orders placed")

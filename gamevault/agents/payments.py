@@ -102,15 +102,16 @@ def install(services: Any) -> None:
     async def capture_result(data: dict[str, Any], ctx: Context) -> None:
         payment = table.get(data["key"])
         if payment is not None and data["ok"] and data["outcome"] in ("captured", "failed"):
-            note = {"outcome": data["outcome"], "reason": "INSTRUMENT_DECLINED" if data["outcome"] == "failed" else None}
+            reason = "INSTRUMENT_DECLINED" if data["outcome"] == "failed" else None
+            note = {"outcome": data["outcome"], "reason": reason}
             await persist(ctx, data["key"], payments.notified(payment, note, at(ctx)))
 
     @dispatcher.on(RESULT + "refund")
     async def refund_result(data: dict[str, Any], ctx: Context) -> None:
         payment = table.get(data["key"])
         if payment is not None:
-            await persist(ctx, data["key"], payments.refunded(payment, {"ok": data["ok"], "retry": data.get("transient")},
-                                                              at(ctx)))
+            result = {"ok": data["ok"], "retry": data.get("transient")}
+            await persist(ctx, data["key"], payments.refunded(payment, result, at(ctx)))
 
     @dispatcher.on(RESULT + "void")
     async def void_result(data: dict[str, Any], ctx: Context) -> None:

@@ -9,6 +9,7 @@ reason, and the stream goes on.
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -28,11 +29,31 @@ from gamevault.streams.validation import Reason, deadletter_headers
 log = logging.getLogger(__name__)
 
 
+class _Throttled:
+    """One log line per key per `every_s`, with how many were held back: a flood of bad records must not
+    turn into a flood of log lines (writing them cost the worker more than dead-lettering the records)."""
+
+    def __init__(self, every_s: float = 10.0) -> None:
+        self.every_s = every_s
+        self.last: dict[tuple[str, str], float] = {}
+        self.held: dict[tuple[str, str], int] = {}
+
+    def warning(self, key: tuple[str, str], msg: str, *args: object) -> None:
+        now = time.monotonic()
+        if now - self.last.get(key, -self.every_s) < self.every_s:
+            self.held[key] = self.held.get(key, 0) + 1
+            return
+        self.last[key] = now
+        held = self.held.pop(key, 0)
+        log.warning(msg + (f" (and {held} more like it since the last line)" if held else ""), *args)
+
+
 class Producer:
     """Thin wrapper over Faust's producer: sends are buffered; Faust flushes before committing."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
+        self._dead_log = _Throttled()
 
     async def send(
         self, topic: str, key: bytes | None, value: bytes | None,
@@ -46,7 +67,8 @@ class Producer:
         headers: list[tuple[str, bytes]] | None = None,
     ) -> Awaitable[Any]:
         DEADLETTERS.labels(reason.value, source_topic).inc()
-        log.warning("dead letter %s@%s/%s: %s: %s", source_topic, partition, offset, reason.value, detail)
+        self._dead_log.warning((reason.value, source_topic), "dead letter %s@%s/%s: %s: %s",
+                               source_topic, partition, offset, reason.value, detail)
         return await self.send(
             DEADLETTER.name, key, value,
             deadletter_headers(reason, detail, source_topic, partition, offset, stage, headers),

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from gamevault.api import openapi
 from gamevault.api.middleware import GatewayMiddleware
 from gamevault.api.problems import install_problem_handlers
 from gamevault.api.ratelimit import Policy, TokenBuckets
@@ -39,6 +40,7 @@ def create_api(services: Any) -> FastAPI:
     for router in (users.router, auth.router, products.router, reviews.products_router, reviews.router, cart.router,
                    orders.router, webhooks.router):
         api.include_router(router, prefix=API_PREFIX)
+    openapi.install(api)
 
     api.add_middleware(
         GatewayMiddleware,

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from gamevault import tracing
+from gamevault import priority, tracing
 from gamevault.api.problems import MEDIA_TYPE, PROBLEM_BASE
 from gamevault.api.ratelimit import Decision, TokenBuckets
 from gamevault.api.security import InvalidToken, TokenService
@@ -65,6 +65,13 @@ class GatewayMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        priority.request_started()
+        try:
+            await self._handle(scope, receive, send, started)
+        finally:
+            priority.request_finished()
+
+    async def _handle(self, scope: dict, receive: Any, send: Any, started: float) -> None:
         path: str = scope["path"]
         headers = scope["headers"]
         request_id = auth = traceparent = content_length = None

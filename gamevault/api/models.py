@@ -6,10 +6,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from gamevault.streams.contracts.catalog import Description, Genres, Stock
-from gamevault.streams.contracts.common import Email, Money, Platform, Title
+from gamevault.streams.contracts.common import Email, Money, Platform, Stars, Title, whole_number
 
 T = TypeVar("T")
 
@@ -125,15 +125,20 @@ class ProductPage(BaseModel):
 
 
 SortOrder = Literal["relevance", "price_asc", "price_desc", "rating_desc", "newest"]
-PriceParam = Annotated[Decimal, Field(ge=0, le=Decimal("9999999999.99"), decimal_places=2)]
+# a bound: any precision; documented as the number it is (pydantic would say "any string")
+PriceParam = Annotated[Decimal, Field(ge=0, le=Decimal("9999999999.99")),
+                       WithJsonSchema({"type": "number", "minimum": 0, "maximum": 9999999999.99})]
 
 
 # ---- cart and orders -------------------------------------------------------------------------
 Phone = Annotated[str, StringConstraints(pattern=r"^\d{9}$")]
 
 
+Quantity = whole_number(1, 100)
+
+
 class CartItemPut(Strict):
-    quantity: int = Field(ge=1, le=100)
+    quantity: Quantity
 
 
 class CartLine(BaseModel):
@@ -183,7 +188,7 @@ class ShippingAddress(Strict):
 
 class OrderLineIn(Strict):
     product_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    quantity: int = Field(ge=1, le=100)
+    quantity: Quantity
 
 
 class OrderCreate(Strict):
@@ -217,13 +222,13 @@ from gamevault.streams.contracts.reviews import ReviewBody, ReviewTitle  # noqa:
 
 
 class ReviewCreate(Strict):
-    rating: int = Field(ge=1, le=5)
+    rating: Stars
     title: ReviewTitle
     body: ReviewBody
 
 
 class ReviewUpdate(Strict):
-    rating: int | None = Field(default=None, ge=1, le=5)
+    rating: Stars | None = None
     title: ReviewTitle | None = None
     body: ReviewBody | None = None
 

@@ -139,10 +139,15 @@ class LocalKafka:
         heap: str | None = None,
         node_id: int = 1,
         extra_config: dict[str, str] | None = None,
+        controller_port: int | None = None,
+        voters: str | None = None,
+        cluster_id: str | None = None,
     ) -> None:
         self.dir = Path(home) / "kafka"
         self.port = port
-        self.controller_port = port + 1
+        self.controller_port = controller_port or port + 1
+        self.voters = voters or f"{node_id}@127.0.0.1:{self.controller_port}"  # a cluster passes all nodes
+        self.cluster_id = cluster_id
         kafka_home = os.environ.get("KAFKA_HOME")
         self.libs = libs_dir or (Path(kafka_home) / "libs" if kafka_home else self.dir / "libs")
         self.heap = heap or os.environ.get("GAMEVAULT_KAFKA_HEAP", "1g")
@@ -223,7 +228,7 @@ class LocalKafka:
         config = {
             "process.roles": "broker,controller",
             "node.id": str(self.node_id),
-            "controller.quorum.voters": f"{self.node_id}@127.0.0.1:{self.controller_port}",
+            "controller.quorum.voters": self.voters,
             "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
             "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
             "controller.listener.names": "CONTROLLER",
@@ -260,7 +265,7 @@ class LocalKafka:
             return
         self.data_dir.mkdir(parents=True, exist_ok=True)
         cmd = [java, "-cp", self._classpath(), "kafka.tools.StorageTool", "format",
-               "-t", _cluster_id(), "-c", str(config), "--ignore-formatted"]
+               "-t", self.cluster_id or _cluster_id(), "-c", str(config), "--ignore-formatted"]
         proc = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
         if proc.returncode != 0:
             raise BrokerError("Formatting the KRaft storage failed:\n" + (proc.stdout + proc.stderr)[-3000:])
@@ -284,6 +289,14 @@ class LocalKafka:
         if current.running:
             echo(f"Kafka {current.version} already running at 127.0.0.1:{current.port} (pid {current.pid})")
             return current
+        proc = self.launch(echo=echo, foreground_child=foreground_child)
+        self._wait_ready(proc, timeout)
+        version = self.version()
+        echo(f"Kafka {version} (KRaft) ready at {self.bootstrap}  pid {proc.pid}  data {self.data_dir}")
+        return BrokerStatus(True, proc.pid, self.port, version, self.data_dir)
+
+    def launch(self, echo=print, foreground_child: bool = False) -> subprocess.Popen:
+        """Start the JVM without waiting (a cluster's nodes must all be up before any is ready)."""
         java = self._java()
         self.install(echo=echo)
         if port_open(self.port) or port_open(self.controller_port):
@@ -305,11 +318,11 @@ class LocalKafka:
                 cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=not foreground_child, cwd=self.dir,
             )
-        version = self.version()
-        self.state_file.write_text(json.dumps({"pid": proc.pid, "port": self.port, "version": version}))
+        self.state_file.write_text(json.dumps({"pid": proc.pid, "port": self.port, "version": self.version()}))
+        return proc
+
+    def wait_ready(self, proc: subprocess.Popen, timeout: float = 90.0) -> None:
         self._wait_ready(proc, timeout)
-        echo(f"Kafka {version} (KRaft) ready at {self.bootstrap}  pid {proc.pid}  data {self.data_dir}")
-        return BrokerStatus(True, proc.pid, self.port, version, self.data_dir)
 
     def _wait_ready(self, proc: subprocess.Popen, timeout: float) -> None:
         deadline = time.monotonic() + timeout

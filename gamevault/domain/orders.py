@@ -231,7 +231,8 @@ def apply(order: dict[str, Any] | None, kind: str, msg: dict[str, Any], cause: s
         pid = msg["product_id"]
         if status != PENDING:  # late: the order moved on (e.g. cancelled); hand the stock back
             if status == CANCELLED and order["reservations"].get(pid) != "rejected":
-                return Step(effects=[Effect("catalog", RELEASE, pid, {"order_id": order["order_id"], "product_id": pid})])
+                release = {"order_id": order["order_id"], "product_id": pid}
+                return Step(effects=[Effect("catalog", RELEASE, pid, release)])
             return Step()
         if order["reservations"].get(pid) != "requested":
             return Step()
@@ -317,8 +318,8 @@ def _deadline(order: dict[str, Any], msg: dict[str, Any], cause: str, now: float
     bumped = {**order, "retries": order["retries"] + 1, "version": order["version"] + 1, "updated_at": now}
     if order.get("compensation"):  # the refund is not confirmed yet: ask again (refunds are keyed: once)
         bumped["deadline"] = now + t.step_s
-        return Step(state=bumped, effects=[Effect("payments", REFUND, order["order_id"],
-                                                  {"order_id": order["order_id"], "reason": order["compensation"]["reason"]})])
+        refund = {"order_id": order["order_id"], "reason": order["compensation"]["reason"]}
+        return Step(state=bumped, effects=[Effect("payments", REFUND, order["order_id"], refund)])
     if status == PENDING:
         return _cancel(order, "stock_timeout", cause, now)
     if status == STOCK_RESERVED:

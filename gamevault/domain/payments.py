@@ -72,12 +72,14 @@ def started(p: dict[str, Any], result: dict[str, Any], at: str) -> Outcome:
         return Outcome()
     if not result["ok"]:
         state = _bump(p, status=FAILED, reason=result["reason"], request=None, updated_at=at)
-        return Outcome(state=state, events=[("gamevault.payments.payment.failed", {**_base(p, at), "reason": result["reason"]})],
+        failed = {**_base(p, at), "reason": result["reason"]}
+        return Outcome(state=state, events=[("gamevault.payments.payment.failed", failed)],
                        replies=[("payment_failed", {"reason": result["reason"]})])
     state = _bump(p, status=PENDING, reference=result["reference"], request=None, updated_at=at)
+    ref = result["reference"]
     return Outcome(state=state,
-                   events=[("gamevault.payments.payment.started", {**_base(p, at), "provider_reference": result["reference"]})],
-                   replies=[("payment_started", {"payment_id": p["payment_id"], "provider_reference": result["reference"]})])
+                   events=[("gamevault.payments.payment.started", {**_base(p, at), "provider_reference": ref})],
+                   replies=[("payment_started", {"payment_id": p["payment_id"], "provider_reference": ref})])
 
 
 def notified(p: dict[str, Any] | None, note: dict[str, Any], at: str) -> Outcome:
@@ -93,7 +95,8 @@ def notified(p: dict[str, Any] | None, note: dict[str, Any], at: str) -> Outcome
     status = p["status"]
     if outcome == "approved":
         if status in (PENDING, STARTING):
-            return Outcome(state=_bump(p, seen=seen, reference=reference), calls=[("capture", {**p, "reference": reference})])
+            capture = {**p, "reference": reference}
+            return Outcome(state=_bump(p, seen=seen, reference=reference), calls=[("capture", capture)])
         return Outcome(state=_bump(p, seen=seen))
     if outcome == "captured":
         if status in (STARTING, PENDING):
@@ -101,7 +104,8 @@ def notified(p: dict[str, Any] | None, note: dict[str, Any], at: str) -> Outcome
                           request=None, updated_at=at)
             return Outcome(state=state, events=[("gamevault.payments.payment.captured",
                                                  {**_base(p, at), "provider_reference": reference})],
-                           replies=[("payment_captured", {"payment_id": p["payment_id"], "provider_reference": reference})])
+                           replies=[("payment_captured",
+                                     {"payment_id": p["payment_id"], "provider_reference": reference})])
         if status in (VOIDING, VOIDED, FAILED):  # money taken for an order that gave up: give it back
             state = _bump(p, seen=seen, status=REFUNDING, reference=reference, captures=p["captures"] + 1,
                           updated_at=at, reason=f"captured after {status}")
@@ -113,7 +117,8 @@ def notified(p: dict[str, Any] | None, note: dict[str, Any], at: str) -> Outcome
         if status in (STARTING, PENDING):
             reason = note.get("reason") or "declined"
             state = _bump(p, seen=seen, status=FAILED, reason=reason, request=None, updated_at=at)
-            return Outcome(state=state, events=[("gamevault.payments.payment.failed", {**_base(p, at), "reason": reason})],
+            failed = {**_base(p, at), "reason": reason}
+            return Outcome(state=state, events=[("gamevault.payments.payment.failed", failed)],
                            replies=[("payment_failed", {"reason": reason})])
         return Outcome(state=_bump(p, seen=seen))  # never backwards: a failure after a capture changes nothing
     return Outcome(state=_bump(p, seen=seen) if event_id else None)  # pending: nothing to do
@@ -147,7 +152,8 @@ def refunded(p: dict[str, Any], result: dict[str, Any], at: str) -> Outcome:
         return Outcome(calls=[("refund", p)]) if result.get("retry") else Outcome()
     state = _bump(p, status=REFUNDED, refunds=p["refunds"] + 1, updated_at=at)
     return Outcome(state=state,
-                   events=[("gamevault.payments.payment.refunded", {**_base(p, at), "provider_reference": p["reference"]})],
+                   events=[("gamevault.payments.payment.refunded",
+                            {**_base(p, at), "provider_reference": p["reference"]})],
                    replies=[("payment_refunded", {"amount": p["amount"]["amount"]})])
 
 
@@ -168,4 +174,5 @@ def voided(p: dict[str, Any], at: str) -> Outcome:
     if p["status"] != VOIDING:
         return Outcome()
     state = _bump(p, status=VOIDED, updated_at=at)
-    return Outcome(state=state, events=[("gamevault.payments.payment.voided", {**_base(p, at), "reason": p.get("reason") or "void"})])
+    voided = {**_base(p, at), "reason": p.get("reason") or "void"}
+    return Outcome(state=state, events=[("gamevault.payments.payment.voided", voided)])

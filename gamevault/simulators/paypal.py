@@ -42,6 +42,8 @@ def router(state: SimState, deliver, public_base: str, client_secret: str, webho
             "id": f"WH-{uuid.uuid4().hex}", "event_type": event_type, "summary": summary,
             "create_time": dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
             "resource": {"id": payment["id"], "status": payment["status"],
+                         **({"status_details": {"reason": summary.rsplit(": ", 1)[-1]}}
+                            if event_type == "PAYMENT.CAPTURE.DENIED" else {}),
                          "purchase_units": [{"reference_id": payment["order_id"], "custom_id": payment["payment_id"]}]},
         })
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import bisect
 import heapq
+import math
 import re
 import unicodedata
 from collections import defaultdict
@@ -323,8 +324,9 @@ class CatalogIndex:
         tokens = tokenize(query.q or "")[:_MAX_QUERY_TOKENS]
         sort = query.sort if (query.sort != "relevance" or tokens) else "newest"
         after = decode_cursor(query.sort, query.cursor) if query.cursor else None
-        min_cents = int(query.min_price * 100) if query.min_price is not None else None
-        max_cents = int(query.max_price * 100) if query.max_price is not None else None
+        # bounds may have any precision: 10.005 as a minimum starts at 10.01
+        min_cents = math.ceil(query.min_price * 100) if query.min_price is not None else None
+        max_cents = math.floor(query.max_price * 100) if query.max_price is not None else None
         expanded = [self._words(tok, prefix=(n == len(tokens) - 1)) for n, tok in enumerate(tokens)]
         candidates = self._candidates(query, expanded)
         limit = query.limit

@@ -9,6 +9,8 @@ memory and thread limits.
 
 from __future__ import annotations
 
+import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,8 @@ from gamevault.warehouse.views import create_views
 ALLOWED = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 _READ_KEYWORDS = ("describe", "show", "summarize", "from", "with", "select", "explain", "values", "table", "pivot",
                   "unpivot")
+_LEADING_NOISE = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*", re.S)  # whitespace and comments
+_EXPLAIN = re.compile(r"^explain\b(?:\s+analyze\b)?(?:\s*\([^)]*\))?", re.I)
 
 
 class Refused(Exception):
@@ -43,11 +47,13 @@ def check(sql: str) -> list[str]:
         raise Refused("no statement given")
     out = []
     for stmt in statements:
-        text = stmt.query.strip()
+        text = _LEADING_NOISE.sub("", stmt.query).strip()
         first = text.split(None, 1)[0].lower() if text else ""
         if stmt.type not in ALLOWED or first not in _READ_KEYWORDS:
             kind = str(stmt.type).rsplit(".", 1)[-1]
             raise Refused(f"only read-only queries run here; a {kind} statement ({first.upper()}) is refused")
+        if stmt.type == duckdb.StatementType.EXPLAIN:  # EXPLAIN ANALYZE runs its statement: check that one too
+            check(_EXPLAIN.sub("", text, count=1))
         out.append(text)
     return out
 
@@ -56,6 +62,7 @@ class Sandbox:
     def __init__(self, lake_root: Path, memory_limit: str = "2GB", threads: int = 2) -> None:
         self.lake = Lake(lake_root).ensure()
         self.memory_limit, self.threads = memory_limit, threads
+        self._spill = tempfile.TemporaryDirectory(prefix="gamevault-sql-")
         self.con = self._connect()
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
@@ -63,7 +70,9 @@ class Sandbox:
                                                  "autoload_known_extensions": False})
         create_views(con, self.lake)
         root = str(self.lake.root).replace("'", "''")
-        for setting in (f"SET allowed_directories = ['{root}']", "SET enable_external_access = false",
+        spill = self._spill.name.replace("'", "''")  # DuckDB allows its temp directory: make it a private one
+        for setting in (f"SET temp_directory = '{spill}'",
+                        f"SET allowed_directories = ['{root}']", "SET enable_external_access = false",
                         f"SET memory_limit = '{self.memory_limit}'", f"SET threads = {self.threads}",
                         "SET lock_configuration = true"):
             con.execute(setting)

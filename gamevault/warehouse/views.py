@@ -70,7 +70,8 @@ def definitions(snap: Snapshot, root: Path) -> dict[str, str]:
                 FROM {s(*transitions)} GROUP BY order_id)
             SELECT p.order_id, p.buyer_id, p.placed_at, t.stock_reserved_at, t.payment_pending_at, t.paid_at,
                    t.shipped_at, t.completed_at, t.cancelled_at, t.cancel_reason,
-                   CASE WHEN t.completed_at IS NOT NULL THEN 'completed' WHEN t.cancelled_at IS NOT NULL THEN 'cancelled'
+                   CASE WHEN t.completed_at IS NOT NULL THEN 'completed'
+                        WHEN t.cancelled_at IS NOT NULL THEN 'cancelled'
                         WHEN t.shipped_at IS NOT NULL THEN 'shipping' WHEN t.paid_at IS NOT NULL THEN 'paid'
                         WHEN t.payment_pending_at IS NOT NULL THEN 'payment_pending'
                         WHEN t.stock_reserved_at IS NOT NULL THEN 'stock_reserved' ELSE 'pending' END AS status,
@@ -118,7 +119,8 @@ def definitions(snap: Snapshot, root: Path) -> dict[str, str]:
             FROM {s(*(SHIP + t for t in ("created", "delivered", "failed")))} GROUP BY order_id, shipment_id""",
         "reviews": f"""
             SELECT review_id, any_value(product_id) AS product_id, any_value(buyer_id) AS buyer_id,
-                   any_value(channel) AS channel, min("at") FILTER (WHERE event_type = '{REV}submitted') AS submitted_at,
+                   any_value(channel) AS channel,
+                   min("at") FILTER (WHERE event_type = '{REV}submitted') AS submitted_at,
                    max("at") FILTER (WHERE event_type = '{REV}approved') AS approved_at,
                    max("at") FILTER (WHERE event_type = '{REV}rejected') AS rejected_at,
                    max("at") FILTER (WHERE event_type = '{REV}retracted') AS retracted_at,
@@ -139,7 +141,8 @@ def definitions(snap: Snapshot, root: Path) -> dict[str, str]:
             rating AS (SELECT product_id, arg_max(average, event_time) AS rating_average,
                               arg_max(count, event_time) AS rating_count
                        FROM {s(CAT + "rating.changed")} GROUP BY product_id)
-            SELECT l.*, coalesce(k.stock, (SELECT arg_max(stock, version) FROM {s(CAT + "product.created", CAT + "product.updated")} x
+            SELECT l.*, coalesce(k.stock, (SELECT arg_max(stock, version)
+                                         FROM {s(CAT + "product.created", CAT + "product.updated")} x
                                          WHERE x.product_id = l.product_id)) AS stock,
                    r.rating_average, coalesce(r.rating_count, 0) AS rating_count
             FROM listing l LEFT JOIN stock k USING (product_id) LEFT JOIN rating r USING (product_id)""",

@@ -102,7 +102,8 @@ def test_order_validation(api):
                               headers=buyer.headers), 422)
     problem(api.http.post("/orders", json={"items": item, "payment": PAYMENTS["yape"],
                                            "shipping_address": {"city": "Lima"}}, headers=buyer.headers), 422)
-    problem(api.http.post("/orders", json={"items": [{"product_id": "nope", "quantity": 1}], "payment": PAYMENTS["yape"],
+    problem(api.http.post("/orders", json={"items": [{"product_id": "nope", "quantity": 1}],
+                                           "payment": PAYMENTS["yape"],
                                            "shipping_address": ADDRESS}, headers=buyer.headers), 422)
     problem(api.http.post("/orders", json={"items": item, "payment": PAYMENTS["yape"], "shipping_address": ADDRESS},
                           headers=seller.headers), 403)

@@ -109,7 +109,8 @@ def test_partner_channel_gets_the_same_checks(stack, api):
     def submit(buyer_id, review_id, **data):
         body = {"review_id": review_id, "product_id": pid, "buyer_id": buyer_id, "rating": 5, "title": "From partner",
                 "body": "Reviewed on our partner store.", "channel": "partner-store", **data}
-        return {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "/partner/store", "time": "2026-11-28T12:00:00Z",
+        return {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "/partner/store",
+                "time": "2026-11-28T12:00:00Z",
                 "type": "gamevault.reviews.review.submit", "data": body}
 
     good, unverified, broken = f"pr-{uuid.uuid4().hex[:8]}", f"pr-{uuid.uuid4().hex[:8]}", f"pr-{uuid.uuid4().hex[:8]}"

@@ -21,7 +21,7 @@ def statuses(api, buyer, order):
 
 @pytest.mark.parametrize("provider", ["paypal", "yape", "plin"])
 def test_each_provider_completes_and_is_captured_once(api, stack, provider):
-    buyer, product, order = order_for(api, provider, stock=3, quantity=2)
+    _buyer, product, order = order_for(api, provider, stock=3, quantity=2)
     assert order["status"] == "completed"
     assert api.http.get(f"/products/{product['id']}").json()["stock"] == 1
     entry = stack.ledger()[order["id"]]
@@ -42,7 +42,7 @@ def test_declined_payments_cancel_and_release_the_stock(api, stack, payment, rea
 
 
 def test_a_payment_never_confirmed_is_reconciled_then_voided(api, stack):
-    buyer, product, order = order_for(api, "yape-never", stock=2)
+    _buyer, product, order = order_for(api, "yape-never", stock=2)
     assert order["status"] == "cancelled" and order["cancel_reason"] == "payment_not_confirmed"
     assert order["payment"]["status"] == "voided"
     assert api.http.get(f"/products/{product['id']}").json()["stock"] == 2
@@ -64,7 +64,7 @@ def test_a_failed_shipment_is_refunded_once_then_cancelled(api, stack, postal_co
 
 
 def test_stock_not_available_cancels(api):
-    buyer, product, order = order_for(api, "yape", stock=1, quantity=2)
+    _buyer, product, order = order_for(api, "yape", stock=1, quantity=2)
     assert order["status"] == "cancelled" and order["cancel_reason"].startswith("stock_unavailable")
     assert api.http.get(f"/products/{product['id']}").json()["stock"] == 1
 

@@ -87,7 +87,8 @@ def test_every_event_exactly_once_through_kills_and_compaction(lake_env):
     got = {r["event_id"] for r in sql(env, "SELECT event_id FROM events")}
     assert got == wanted
 
-    dead = read_topic(lake_env["broker"].bootstrap, "gamevault.deadletter", lambda recs: any(r.key == b"broken" for r in recs))
+    dead = read_topic(lake_env["broker"].bootstrap, "gamevault.deadletter",
+                      lambda recs: any(r.key == b"broken" for r in recs))
     [record] = [r for r in dead if r.key == b"broken"]
     assert headers_of(record)["dlq.reason"] == "undecodable" and record.value == kp_value
 
@@ -152,7 +153,8 @@ def test_reports_equal_an_independent_polars_computation(lake_env):
 
     ts = pl.col("at").str.to_datetime(time_zone="UTC")
     trans = pl.DataFrame([{**e["data"], "kind": e["type"].rsplit(".", 1)[-1]} for _, _, e in events
-                          if e["type"].startswith("gamevault.orders.order.") and e["type"] != "gamevault.orders.order.placed"],
+                          if e["type"].startswith("gamevault.orders.order.")
+                          and e["type"] != "gamevault.orders.order.placed"],
                          infer_schema_length=None).with_columns(ts.alias("ts"))
     placed = pl.DataFrame([{"order_id": e["data"]["order_id"], "buyer_id": e["data"]["buyer_id"],
                             "total": float(e["data"]["total"]["amount"]), "provider": e["data"]["provider"],

@@ -52,14 +52,15 @@ def generate(orders: int, seed: int = 1, start: datetime | None = None, days: in
         total = sum(float(i["unit_price"]["amount"]) * i["quantity"] for i in items)
         oid, provider = f"go-{n}", PROVIDERS[n % 3]
         emit("orders", oid, "gamevault.orders.order.placed",
-             {"order_id": oid, "buyer_id": buyer, "items": items, "total": {"amount": f"{total:.2f}", "currency": "PEN"},
+             {"order_id": oid, "buyer_id": buyer, "items": items,
+              "total": {"amount": f"{total:.2f}", "currency": "PEN"},
               "provider": provider, "placed_at": iso(placed)}, placed)
         if rng.random() < 0.1:  # some buyers only browse the cart
             continue
         fate = rng.random()
         t, prev = placed, "pending"
 
-        def step(status: str, extra: dict | None = None) -> None:
+        def step(status: str, extra: dict | None = None, oid: str = oid, buyer: str = buyer) -> None:
             nonlocal t, prev
             t = t + timedelta(seconds=rng.uniform(0.5, 30))
             emit("orders", oid, f"gamevault.orders.order.{status}",
@@ -78,7 +79,8 @@ def generate(orders: int, seed: int = 1, start: datetime | None = None, days: in
             continue
         emit("payments", oid, "gamevault.payments.payment.started", {**pay, "provider_reference": "r", "at": iso(t)}, t)
         step("payment_pending", {"payment_id": f"gy-{n}"})
-        emit("payments", oid, "gamevault.payments.payment.captured", {**pay, "provider_reference": "r", "at": iso(t)}, t)
+        emit("payments", oid, "gamevault.payments.payment.captured",
+             {**pay, "provider_reference": "r", "at": iso(t)}, t)
         step("paid", {"amount": {"amount": f"{total:.2f}", "currency": "PEN"}})
         emit("logistics", oid, "gamevault.logistics.shipment.created",
              {"order_id": oid, "shipment_id": f"gs-{n}", "carrier": "andes", "tracking_number": "T", "city": "Lima",

@@ -27,8 +27,11 @@ from tests.support.stack import ADMIN, Stack, start_broker
 MIX = ["paypal", "yape", "plin", "paypal", "yape", "plin", "yape-declined", "plin-declined", "yape-never"]
 
 
-def system_stack(home: Path, workers: int = 1, **env: str) -> Stack:
-    stack = Stack(home, start_broker(home), env=env)
+def system_stack(home: Path, workers: int = 1, broker: Any = None, **env: str) -> Stack:
+    """Simulators, workers and the sink on one broker (or on the cluster given as `broker`)."""
+    if broker is not None:
+        env = {"GAMEVAULT_KAFKA_BOOTSTRAP": broker.bootstrap, **env}
+    stack = Stack(home, broker or start_broker(home), env=env)
     stack.start_simulators()
     for _ in range(workers):
         stack.start_worker(wait=False)
@@ -63,11 +66,13 @@ class Traffic:
 
     def __init__(self, stack: Stack, threads: int = 4, pace_s: float = 0.05, seed: int = 7) -> None:
         self.stack, self.threads, self.pace_s = stack, threads, pace_s
+        self.writes = True  # False: searches and product pages only
         self.rng = random.Random(seed)
         self.api = Api(stack.url)
         self.calls = Calls()
         self.stop_event = threading.Event()
         self.orders: dict[str, tuple[User, list]] = {}
+        self.accepted_at: list[float] = []  # monotonic time of each accepted order
         self.approved: dict[str, dict[str, int]] = defaultdict(dict)  # product -> review -> stars
         self.invalid: dict[str, str] = {}  # dead-letter key -> expected reason
         self.lock = threading.Lock()
@@ -91,7 +96,7 @@ class Traffic:
             self.calls.record(route, response, time.perf_counter() - started)
             if response is not None and response.status_code not in (502, 503, 504):
                 return response
-            if not retry or self.stop_event.is_set() and response is not None:
+            if not retry or (self.stop_event.is_set() and response is not None):
                 return response
             time.sleep(0.5)
         return None
@@ -113,7 +118,7 @@ class Traffic:
         rng = random.Random(n)
         with httpx.Client(base_url=self.stack.url + "/api/v1") as client:
             while not self.stop_event.is_set():
-                roll = rng.random()
+                roll = rng.random() if self.writes else rng.random() * 0.45
                 pid = rng.choice(list(self.stock))
                 buyer = rng.choice(self.buyers)
                 if roll < 0.3:
@@ -139,6 +144,7 @@ class Traffic:
         if r is not None and r.status_code == 202:
             with self.lock:
                 self.orders[r.json()["id"]] = (buyer, items)
+                self.accepted_at.append(time.monotonic())
 
     def _review(self, client: httpx.Client, rng: random.Random) -> None:
         with self.lock:
@@ -164,7 +170,8 @@ class Traffic:
     def _partner(self, rng: random.Random) -> None:
         key = f"sys-bad-{uuid.uuid4().hex[:10]}"
         bad = rng.choice([(b"{not json", "not_json"), (b"[1]", "not_cloudevent"),
-                          (orjson.dumps({"specversion": "1.0", "id": "x", "source": "/p", "time": "2026-11-28T00:00:00Z",
+                          (orjson.dumps({"specversion": "1.0", "id": "x", "source": "/p",
+                                         "time": "2026-11-28T00:00:00Z",
                                          "type": "gamevault.catalog.product.teleport", "data": {}}), "unknown_type")])
         self.partner.send("gamevault.catalog.commands", key=key.encode(), value=bad[0])
         with self.lock:
@@ -198,6 +205,8 @@ def check_orders(traffic: Traffic, finals: dict[str, dict]) -> dict[str, int]:
     for oid, order in finals.items():
         entry = ledger.get(oid, {"captures": 0, "refunds": 0})
         assert entry["captures"] <= 1, (oid, entry)
+        if order["status"] == "completed":  # money was really taken: a forged notification cannot complete one
+            assert entry["captures"] == 1, (oid, entry)
         expected_refunds = 1 if entry["captures"] == 1 and order["status"] == "cancelled" else 0
         assert entry["refunds"] == expected_refunds, (oid, order["status"], entry)
         refunds += entry["refunds"]
@@ -216,17 +225,39 @@ def check_orders(traffic: Traffic, finals: dict[str, dict]) -> dict[str, int]:
             "refunds": refunds}
 
 
+def approved_reviews(traffic: Traffic, pid: str) -> dict[str, int]:
+    """review id -> stars of every approved review the platform lists for a product (all pages)."""
+    out: dict[str, int] = {}
+    cursor = None
+    while True:
+        page = traffic.api.http.get(f"/products/{pid}/reviews",
+                                    params={"limit": 100, **({"cursor": cursor} if cursor else {})}).json()
+        out.update({r["id"]: r["rating"] for r in page["items"]})
+        cursor = page["next_cursor"]
+        if not cursor:
+            return out
+
+
 def check_ratings(traffic: Traffic, timeout: float = 60) -> int:
+    """Every approval the clients saw is listed, and the rating is a recomputation of the listed ones.
+
+    The listing is the truth: an approval whose answer was lost (a 503 while the broker was away, then a
+    409 "already decided" on the retry) is approved all the same, and must be counted once too.
+    """
     deadline = time.monotonic() + timeout
-    for pid, votes in traffic.approved.items():
-        want = ratings.recompute(pid, votes.values())
+    counted = 0
+    for pid, seen in traffic.approved.items():
         while True:
+            listed = approved_reviews(traffic, pid)
+            want = ratings.recompute(pid, listed.values())
             got = traffic.api.http.get(f"/products/{pid}").json()["rating"]
-            if got["count"] == want["count"] and got["histogram"] == want["histogram"]:
+            complete = all(listed.get(rid) == stars for rid, stars in seen.items())
+            if complete and got["count"] == want["count"] and got["histogram"] == want["histogram"]:
                 break
-            assert time.monotonic() < deadline, (pid, got, want)
+            assert time.monotonic() < deadline, (pid, got, want, seen, listed)
             time.sleep(0.5)
-    return sum(len(v) for v in traffic.approved.values())
+        counted += len(listed)
+    return counted
 
 
 def check_deadletters(traffic: Traffic, timeout: float = 60) -> int:
@@ -275,3 +306,19 @@ def check_no_server_errors(traffic: Traffic, allowed_window: tuple[float, float]
         documented = status == 503 and "retry-after=None" not in detail and "problem=True" in detail
         inside = allowed_window is not None and allowed_window[0] <= at <= allowed_window[1]
         assert documented and inside, (route, status, detail)
+
+
+def check_everything(stack: Stack, traffic: Traffic, window: tuple[float, float] | None,
+                     figure: Any = None) -> dict[str, int]:
+    """Every invariant of the suite; the counts behind them go to `figure` (the run's summary)."""
+    finals = settle_orders(traffic)
+    summary = check_orders(traffic, finals)
+    assert summary["completed"] > 0
+    summary["reviews"] = check_ratings(traffic)
+    summary["dead letters"] = check_deadletters(traffic)
+    summary["lake events"] = check_lake(stack)
+    check_no_server_errors(traffic, window)
+    summary["requests"] = sum(sum(c.values()) for c in traffic.calls.statuses.values())
+    if figure is not None:
+        figure("invariants held over " + ", ".join(f"{v:,} {k}" for k, v in summary.items()))
+    return summary

@@ -2,10 +2,7 @@
 
 import time
 
-from tests.system.harness import (
-    Traffic, check_deadletters, check_lake, check_no_server_errors, check_orders, check_ratings, settle_orders,
-    system_stack,
-)
+from tests.system.harness import Traffic, check_everything, system_stack
 
 
 def run_with_fault(stack, fault, seconds_before=12, seconds_after=12):
@@ -19,18 +16,7 @@ def run_with_fault(stack, fault, seconds_before=12, seconds_after=12):
     return traffic, (window_start, window_end)
 
 
-def check_everything(stack, traffic, window):
-    finals = settle_orders(traffic)
-    summary = check_orders(traffic, finals)
-    assert summary["completed"] > 0
-    check_ratings(traffic)
-    check_deadletters(traffic)
-    check_lake(stack)
-    check_no_server_errors(traffic, window)
-    return summary
-
-
-def test_a_worker_killed_mid_run_and_restarted(system_home):
+def test_a_worker_killed_mid_run_and_restarted(system_home, figure):
     stack = system_stack(system_home, workers=2)
     try:
         def kill_and_restart(stack):
@@ -39,17 +25,17 @@ def test_a_worker_killed_mid_run_and_restarted(system_home):
             stack.start_worker(wait=False)
 
         traffic, window = run_with_fault(stack, kill_and_restart)
-        check_everything(stack, traffic, (window[0], window[1] + 30))
+        check_everything(stack, traffic, (window[0], window[1] + 30), figure)
     finally:
         stack.stop()
         stack.broker.stop()
 
 
-def test_one_of_two_workers_stopped_for_good(system_home):
+def test_one_of_two_workers_stopped_for_good(system_home, figure):
     stack = system_stack(system_home, workers=2)
     try:
         traffic, window = run_with_fault(stack, lambda s: s.workers[1].stop())
-        check_everything(stack, traffic, window)
+        check_everything(stack, traffic, window, figure)
     finally:
         stack.stop()
         stack.broker.stop()

@@ -127,5 +127,7 @@ class PayPal:
         unit = (resource.get("purchase_units") or [{}])[0]
         order_id = resource.get("custom_order_id") or unit.get("reference_id") or ""
         reference = resource.get("supplementary_data", {}).get("related_ids", {}).get("order_id") or resource.get("id")
-        return Notification(doc["id"], order_id, OUTCOMES.get(doc.get("event_type", ""), "pending"), reference,
-                            reason=(doc.get("summary") if OUTCOMES.get(doc.get("event_type", "")) == "failed" else None))
+        outcome = OUTCOMES.get(doc.get("event_type", ""), "pending")
+        # the gateway's reason code (status_details.reason, e.g. INSTRUMENT_DECLINED), as the capture call gives it
+        reason = (resource.get("status_details") or {}).get("reason") or doc.get("summary")
+        return Notification(doc["id"], order_id, outcome, reference, reason=reason if outcome == "failed" else None)

@@ -39,7 +39,8 @@ async def load_product(services: Any, pid: str) -> dict[str, Any]:
 
 
 @router.post("", status_code=201, response_model=ProductPublic, summary="List a new product (sellers)",
-             responses={403: {"description": "not a seller"}})
+             responses={200: {"model": ProductPublic, "description": "the same Idempotency-Key again: that product"},
+                        403: {"description": "not a seller"}})
 async def create_product(
     body: ProductCreate, seller: Seller, services: Services, response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,

@@ -7,13 +7,13 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from gamevault.streams.contracts.common import Contract, Genre, Id, Money, Platform, Title
+from gamevault.streams.contracts.common import Contract, Genre, Id, Money, Platform, Title, whole_number
 from gamevault.streams.registry import event
 from gamevault.streams.topics import CATALOG_EVENTS, CATALOG_INGRESS
 
 Description = Annotated[str, StringConstraints(max_length=5000)]
 Genres = Annotated[list[Genre], Field(min_length=1, max_length=8)]
-Stock = Annotated[int, Field(ge=0, le=1_000_000)]
+Stock = whole_number(0, 1_000_000)
 
 
 class ProductState(Contract):

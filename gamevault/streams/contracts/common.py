@@ -7,7 +7,16 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 import email_validator
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 Currency = Literal["PEN", "USD"]
@@ -16,6 +25,17 @@ PLATFORMS: tuple[str, ...] = Platform.__args__  # type: ignore[attr-defined]
 Genre = Annotated[str, StringConstraints(min_length=2, max_length=32, pattern=r"^[a-z0-9][a-z0-9-]*$")]
 Role = Literal["buyer", "seller", "admin"]
 Provider = Literal["paypal", "yape", "plin"]
+
+
+def _number_not_text(value: object) -> object:
+    if isinstance(value, bool | str | bytes):
+        raise ValueError("must be a JSON integer, not a boolean or a string")
+    return value
+
+
+def whole_number(ge: int, le: int) -> object:
+    """A JSON integer in [ge, le]: 3 and 3.0 (one number to JSON Schema), never true, "3" or 3.5."""
+    return Annotated[int, Field(ge=ge, le=le), BeforeValidator(_number_not_text)]
 _AMOUNT = re.compile(r"^\d{1,10}(\.\d{1,2})?$")
 
 
@@ -36,7 +56,7 @@ class Money(Contract):
     @field_validator("amount", mode="before")
     @classmethod
     def _decimal_string(cls, value: object) -> str:
-        if isinstance(value, bool) or not isinstance(value, (str, int)):
+        if not isinstance(value, str):  # JSON numbers are binary floats: money travels as text
             raise ValueError("amount must be a decimal string such as \"59.90\"")
         text = str(value).strip()
         if not _AMOUNT.match(text):
@@ -66,5 +86,5 @@ Email = Annotated[
     WithJsonSchema({"type": "string", "format": "email", "maxLength": 254}),
 ]
 
-Stars = Annotated[int, Field(ge=1, le=5)]
+Stars = whole_number(1, 5)
 Title = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]

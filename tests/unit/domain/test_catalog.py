@@ -93,7 +93,8 @@ def test_reservations_are_idempotent_and_releases_give_stock_back_once():
 def test_a_release_before_its_reservation_blocks_the_late_reservation():
     product = created()
     _, record = catalog.release(product, None, {"order_id": "o1", "product_id": "p"}, "x1", AT)
-    decision, _, answer = catalog.reserve(product, record, {"order_id": "o1", "product_id": "p", "quantity": 1}, "r1", AT)
+    reserve = {"order_id": "o1", "product_id": "p", "quantity": 1}
+    decision, _, answer = catalog.reserve(product, record, reserve, "r1", AT)
     assert answer == catalog.REJECTED and decision.state is None
 
 

@@ -35,7 +35,8 @@ HAPPY = [("stock_reserved", {"product_id": "p1"}), ("stock_reserved", {"product_
 def test_placement_reserves_every_item_and_totals():
     order, step = placed()
     assert order["status"] == o.PENDING and order["total"] == {"amount": "25.50", "currency": "PEN"}
-    assert [(e.target, e.type, e.key) for e in step.effects] == [("catalog", o.RESERVE, "p1"), ("catalog", o.RESERVE, "p2")]
+    effects = [(e.target, e.type, e.key) for e in step.effects]
+    assert effects == [("catalog", o.RESERVE, "p1"), ("catalog", o.RESERVE, "p2")]
     assert [t for t, _ in step.events] == [o.PLACED]
 
 
@@ -103,7 +104,8 @@ def test_unconfirmed_payment_reconciles_once_then_cancels_and_voids():
 
 def test_a_stale_deadline_changes_nothing():
     order = run(placed()[0], HAPPY[:3])
-    step = o.apply(order, "deadline", {"order_id": "o1", "deadline": order["deadline"] - 5}, "c-d", order["deadline"] + 1, T)
+    stale = {"order_id": "o1", "deadline": order["deadline"] - 5}
+    step = o.apply(order, "deadline", stale, "c-d", order["deadline"] + 1, T)
     assert step.state is None and not step.effects
 
 
@@ -125,8 +127,8 @@ def test_a_replayed_message_re_emits_the_same_outputs_and_changes_nothing():
     assert replay.events == first.events and replay.effects == first.effects
 
 
-MESSAGES = HAPPY + [("payment_failed", {"reason": "x"}), ("stock_rejected", {"product_id": "p1"}),
-                    ("shipment_failed", {"reason": "y"}), ("payment_refunded", {})]
+MESSAGES = [*HAPPY, ("payment_failed", {"reason": "x"}), ("stock_rejected", {"product_id": "p1"}),
+            ("shipment_failed", {"reason": "y"}), ("payment_refunded", {})]
 
 
 @settings(max_examples=400, deadline=None)

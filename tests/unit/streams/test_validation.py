@@ -5,6 +5,7 @@ import pytest
 
 from gamevault.streams.topics import CATALOG_INGRESS, REVIEWS_INGRESS
 from gamevault.streams.validation import Invalid, Reason, Valid, deadletter_headers, validate
+from tests.support.fuzz import draw_many
 
 
 def upsert(**data):
@@ -79,3 +80,11 @@ def test_deadletter_headers_say_why_and_where():
     assert headers["dlq.source.partition"] == b"3"
     assert headers["dlq.source.offset"] == b"42"
     assert headers["traceparent"] == b"00-x"
+
+
+@pytest.mark.parametrize("topic", [CATALOG_INGRESS, REVIEWS_INGRESS], ids=lambda t: t.name)
+def test_every_fuzzed_breakage_gets_the_reason_it_calls_for(topic):
+    """The same generator as the system suite's 10,000-record flood, smaller: validation alone."""
+    for reason, value in draw_many(topic.name, 450):
+        result = validate(value, topic, b"fuzz-key")
+        assert isinstance(result, Invalid) and result.reason == reason and result.detail, (reason, value)
