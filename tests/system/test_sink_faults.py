@@ -18,7 +18,7 @@ def test_sink_killed_twice_and_compaction_during_traffic(system_home, figure):
         [sink] = [p for p in stack.extra if p.name == "sink"]
         compactions = []
         for _ in range(2):
-            time.sleep(7.3)
+            time.sleep(5.3)
             sink.kill()
             time.sleep(1)
             sink.start()
