@@ -19,7 +19,7 @@ run: venv  ## start everything (Kafka, topics, workers + API, simulators, wareho
 test: venv  ## the suite (all but the `slow` scenarios), against a real Kafka broker the tests start themselves
 	$(BIN)/pytest -m "not slow"
 
-test-all: venv  ## also the slow scenarios: the 3-broker cluster failover and the 60-second soak
+test-all: venv  ## also the slow scenario: the 3-broker cluster failover
 	$(BIN)/pytest
 
 lint: venv
