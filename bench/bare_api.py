@@ -3,8 +3,14 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
 
@@ -21,6 +27,31 @@ DOC = {
 @app.get("/bare/{item_id}")
 async def bare(item_id: str) -> dict:
     return DOC
+
+
+@contextmanager
+def serve() -> Iterator[str]:
+    """The bare endpoint in a process of its own, on a free port; yields the URL of one document."""
+    from gamevault.broker.local import free_port
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "bench.bare_api", str(port)],
+                            cwd=Path(__file__).resolve().parents[1], stdin=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/bare/x"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(url)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("the bare endpoint did not start") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(30)
 
 
 if __name__ == "__main__":

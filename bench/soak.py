@@ -12,7 +12,6 @@ Run: `python -m bench.soak [--seconds 600] [--threads 4] [--pace 0.05]`.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,37 +19,23 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import REPO, Table, median, percentile, record, show
-from gamevault.broker.local import free_port
+from bench import bare_api
+from bench.common import Table, median, percentile, record, show
 from tests.support.stack import jar_cache
 from tests.system.harness import check_everything, system_stack
 from tests.system.soak import run_soak
 
 
 def bare_latencies(seconds: float = 10.0) -> list[float]:
-    """The bare endpoint (bench/bare_api.py in its own uvicorn), sequential GETs for `seconds`."""
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "bench.bare_api", str(port)], cwd=REPO, stdin=subprocess.DEVNULL)
+    """The bare endpoint (bench/bare_api.py in its own process), 20 sequential GETs a second."""
     out: list[float] = []
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    http.get("/bare/x")
-                    break
-                except httpx.HTTPError:
-                    assert time.monotonic() < deadline, "the bare endpoint did not start"
-                    time.sleep(0.2)
-            end = time.monotonic() + seconds
-            while time.monotonic() < end:
-                started = time.perf_counter()
-                http.get("/bare/x")
-                out.append(time.perf_counter() - started)
-                time.sleep(0.05)
-    finally:
-        proc.terminate()
-        proc.wait(30)
+    with bare_api.serve() as url, httpx.Client(timeout=10) as http:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            started = time.perf_counter()
+            http.get(url)
+            out.append(time.perf_counter() - started)
+            time.sleep(0.05)
     return out
 
 

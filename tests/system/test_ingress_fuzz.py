@@ -10,23 +10,19 @@ from __future__ import annotations
 
 import multiprocessing
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from gamevault.broker.local import free_port
+from bench import bare_api
 from gamevault.streams.topics import CATALOG_INGRESS, DEADLETTER, REVIEWS_INGRESS
 from tests.integration.support import headers_of
 from tests.support.fuzz import draw_many
 
 PER_TOPIC = 10_000
-REPO = Path(__file__).resolve().parents[2]
 
 
 def read_latencies(urls: list[str], stop, out) -> None:
@@ -58,27 +54,6 @@ def reads_measured(*urls: str):
         child.join(30)
 
 
-@contextmanager
-def bare_endpoint():
-    """The bench's bare FastAPI endpoint in its own process: the machine's own slowdown, as a control."""
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "bench.bare_api", str(port)], cwd=REPO, stdin=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/bare/x"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(url)
-                break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline, "the bare endpoint did not start"
-                time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(30)
-
-
 def dead_letters_from(bootstrap: str, start: dict[TopicPartition, int], prefix: str, want: int,
                       timeout: float) -> dict[str, object]:
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=200)
@@ -97,7 +72,7 @@ def dead_letters_from(bootstrap: str, start: dict[TopicPartition, int], prefix: 
 
 
 def test_fuzzed_ingress_records_are_all_deadlettered_and_reads_stay_fast(stack, api, figure):
-    with bare_endpoint() as bare_url:
+    with bare_api.serve() as bare_url:
         flood_and_check(stack, api, bare_url, figure)
 
 
