@@ -25,7 +25,7 @@ import httpx
 import orjson
 
 from bench import loadgen
-from bench.common import REPO, Table, median, percentile, private_broker, record, show
+from bench.common import REPO, Table, median, percentile, private_broker, publish
 from gamevault.broker.local import free_port
 
 WORDS = [w for w in (  # noqa: SIM905 (a sentence of words reads better than a list)
@@ -225,10 +225,7 @@ def main(argv: list[str] | None = None) -> list[Table]:
                     f"worker's replica and index. Goal: p99 under 200 ms. Catalog load: {load_s:.0f}s for "
                     f"{args.products:,} products through ingress ({args.products / load_s:,.0f}/s).")
     tables = [t1, t2, t3]
-    if args.no_record:
-        show(tables)
-    else:
-        record(tables, "python -m bench.api_reads " + " ".join(argv if argv is not None else sys.argv[1:]))
+    publish(tables, "bench.api_reads", argv, args.no_record)
     return tables
 
 

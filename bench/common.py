@@ -79,6 +79,14 @@ def record(tables: Sequence[Table], command: str) -> None:
         fh.write(section + "\n".join(chunks))
 
 
+def publish(tables: Sequence[Table], module: str, argv: list[str] | None, no_record: bool) -> None:
+    """Print the tables; unless `no_record`, also append them to BENCHMARKS.md with the command that ran."""
+    if no_record:
+        show(tables)
+    else:
+        record(tables, f"python -m {module} " + " ".join(argv if argv is not None else sys.argv[1:]))
+
+
 @contextmanager
 def private_broker(heap: str = "1g") -> Iterator[str]:
     """A fresh single-node broker (the project's own LocalKafka) for the benchmark's duration."""

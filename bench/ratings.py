@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx
 import orjson
 
-from bench.common import Stopwatch, Table, percentile, private_broker, record, show
+from bench.common import Stopwatch, Table, percentile, private_broker, publish
 from gamevault.broker.local import free_port
 from gamevault.domain import ratings
 
@@ -266,10 +266,7 @@ def main(argv: list[str] | None = None) -> list[Table]:
     t2.notes.append("Path: moderation command -> CR agent -> ReviewApproved on gamevault.reviews.events -> rating "
                     "agent batch (<= 50 ms) -> ratings changelog -> the worker's replica. Goal: p99 under 500 ms.")
     tables = [t1, t2]
-    if args.no_record:
-        show(tables)
-    else:
-        record(tables, "python -m bench.ratings " + " ".join(argv if argv is not None else sys.argv[1:]))
+    publish(tables, "bench.ratings", argv, args.no_record)
     return tables
 
 

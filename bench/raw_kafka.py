@@ -10,10 +10,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import sys
 import uuid
 
-from bench.common import Stopwatch, Table, median, private_broker, record, show
+from bench.common import Stopwatch, Table, median, private_broker, publish
 
 
 def _topic(bootstrap: str) -> str:
@@ -122,10 +121,7 @@ def main(argv: list[str] | None = None) -> list[Table]:
     table.notes.append(f"Median of {args.repeat} runs; one partition, acks=all, linger 5 ms; the broker is the "
                        "project's own Kafka 4.4.0 (KRaft) on the same 2-core machine as the client.")
     tables = [table]
-    if args.no_record:
-        show(tables)
-    else:
-        record(tables, "python -m bench.raw_kafka " + " ".join(argv if argv is not None else sys.argv[1:]))
+    publish(tables, "bench.raw_kafka", argv, args.no_record)
     return tables
 
 

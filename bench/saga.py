@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 import orjson
 
-from bench.common import Table, percentile, private_broker, record, show
+from bench.common import Table, percentile, private_broker, publish
 from bench.raw_kafka import measure as raw_measure
 from gamevault.broker.local import free_port
 
@@ -198,10 +198,7 @@ def main(argv: list[str] | None = None) -> list[Table]:
     t2.notes.append("Each order crosses ~12 Kafka hops (commands, replies, webhooks stored in Kafka) and 3-4 HTTP "
                     "calls to the gateway and carrier simulators. Goal: p99 under 500 ms at 100 orders/s.")
     tables = [t1, t2]
-    if args.no_record:
-        show(tables)
-    else:
-        record(tables, "python -m bench.saga " + " ".join(argv if argv is not None else sys.argv[1:]))
+    publish(tables, "bench.saga", argv, args.no_record)
     return tables
 
 

@@ -12,7 +12,6 @@ Run: `python -m bench.soak [--seconds 600] [--threads 4] [--pace 0.05]`.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 import httpx
 
 from bench import bare_api
-from bench.common import Table, median, percentile, record, show
+from bench.common import Table, median, percentile, publish
 from tests.support.stack import jar_cache
 from tests.system.harness import check_everything, system_stack
 from tests.system.soak import run_soak
@@ -84,10 +83,7 @@ def main(argv: list[str] | None = None) -> list[Table]:
                     "(memory:// store plus the replicated read model), so the worker grows with the orders it "
                     "keeps; the read-only phase shows whether serving requests leaks.")
     tables = [t1, t2]
-    if args.no_record:
-        show(tables)
-    else:
-        record(tables, "python -m bench.soak " + " ".join(argv if argv is not None else sys.argv[1:]))
+    publish(tables, "bench.soak", argv, args.no_record)
     return tables
 
 

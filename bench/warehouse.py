@@ -28,7 +28,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bench.common import Stopwatch, Table, median, percentile, private_broker, record, show
+from bench.common import Stopwatch, Table, median, percentile, private_broker, publish
 from gamevault.streams.topics import PUBLIC_EVENT_TOPICS
 
 
@@ -260,10 +260,7 @@ def main(argv: list[str] | None = None) -> list[Table]:
         t3.add(name, seconds)
     t3.notes.append("Through the sandboxed `gamevault sql` connection (2 threads, 2 GB). Goal: under 1 s each.")
     tables = [t1, t2, t3]
-    if args.no_record:
-        show(tables)
-    else:
-        record(tables, "python -m bench.warehouse " + " ".join(argv if argv is not None else sys.argv[1:]))
+    publish(tables, "bench.warehouse", argv, args.no_record)
     return tables
 
 
