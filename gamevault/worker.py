@@ -85,6 +85,7 @@ class Services:
     documents: Any = None  # set by create_api: cached product documents
     deadlines: Any = None  # set by the orders agent: live orders' deadlines
     effects: list[Any] = field(default_factory=list)  # the agents' outside-call runners
+    api_server: ApiServer | None = None
     started_at: float = field(default_factory=time.time)
 
     def readiness(self) -> dict[str, Any]:
@@ -120,8 +121,8 @@ def build(settings: Settings, api_port: int | None = None) -> Services:
     for agent in agents:
         AGENTS[agent][0].install(services)
 
-    api = create_api(services)
-    for dependency in (replicas, bus, ApiServer(api, settings.api_host, api_port or settings.api_port)):
+    services.api_server = ApiServer(create_api(services), settings.api_host, api_port or settings.api_port)
+    for dependency in (replicas, bus, services.api_server):
         app.add_dependency(dependency)
 
     if "users" in agents:
@@ -138,8 +139,16 @@ def run(settings: Settings, api_port: int | None = None, loglevel: str = "info")
     from faust.worker import Worker
 
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    class DrainingWorker(Worker):
+        async def on_stop(self) -> None:
+            # Faust stops the app's producer before its dependencies; drain HTTP first, so no
+            # request meets a stopped producer (it would be a 500 instead of the other worker's 2xx).
+            if services.api_server is not None:
+                await services.api_server.drain()
+            await super().on_stop()
+
     services = build(settings, api_port)
-    worker = Worker(services.app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    worker = DrainingWorker(services.app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     # Faust's terminal spinner sets the root logger to DEBUG so every log call can spin it: every
     # aiokafka debug() then builds a LogRecord nobody prints (measured: 22% of a busy worker's CPU).
     worker.spinner = None

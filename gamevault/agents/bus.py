@@ -20,6 +20,7 @@ import mode
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
+from faust.exceptions import NotReady
 
 from gamevault.metrics import COMMAND_LATENCY
 from gamevault.streams.envelope import CloudEvent
@@ -135,3 +136,5 @@ class CommandBus(mode.Service):
             return await asyncio.wait_for(fut, timeout)
         except (KafkaError, TimeoutError) as exc:
             raise Unavailable(f"Kafka did not accept the command: {exc!r}") from exc
+        except NotReady as exc:  # the worker is stopping: another worker can take the retry
+            raise Unavailable(f"this worker's producer is not running: {exc}") from exc

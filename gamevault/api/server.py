@@ -41,6 +41,7 @@ class ApiServer(mode.Service):
         self.port = port
         self.server: _Server | None = None
         self._sock: socket.socket | None = None
+        self._serving: asyncio.Future | None = None
 
     async def on_start(self) -> None:
         self._sock = bind_reuseport(self.host, self.port)
@@ -49,14 +50,21 @@ class ApiServer(mode.Service):
             server_header=False, date_header=False, timeout_keep_alive=30, backlog=2048,
         )
         self.server = _Server(config)
-        self.add_future(self.server.serve(sockets=[self._sock]))
+        self._serving = self.add_future(self.server.serve(sockets=[self._sock]))
+
+    async def drain(self, timeout_s: float = 20.0) -> None:
+        """Stop accepting connections and let the requests in flight finish.
+
+        Called before the Faust app stops its producer and consumers: a request that arrives while
+        the worker stops then lands on another worker (SO_REUSEPORT) instead of meeting a stopped
+        producer here. The timeout is above a command's reply timeout (15 s)."""
+        if self.server is None or self._serving is None or self._serving.done():
+            return
+        self.server.should_exit = True
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(asyncio.shield(self._serving), timeout_s)
 
     async def on_stop(self) -> None:
-        if self.server is not None:
-            self.server.should_exit = True
-            for _ in range(100):
-                if not self.server.started or getattr(self.server, "_gv_done", False):
-                    break
-                await asyncio.sleep(0.05)
+        await self.drain()
         if self._sock is not None:
             self._sock.close()
