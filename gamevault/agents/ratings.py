@@ -1,15 +1,19 @@
 """CP's rating stream table, fed by CR's review events.
 
 Faust processes records one at a time with a fixed cost per record (measured in bench/ratings.py), so
-this agent takes them in batches (`take_events`), applies a batch to the vote shards in memory, and
-writes each touched shard once per batch, under an event of its own product (so the changelog
-partition is the product's). One RatingChanged event per touched product per batch.
+this agent takes them in batches (`take_events`) and folds a batch in memory (domain/ratings.py). It
+then writes, into the product's changelog partition, the batch's aggregates first and its votes
+second: the order that makes a crash at any point recoverable by replay. Each vote is a small record
+of its own, so a write never grows with a product's popularity. Last, the per-product projection
+the read side replicates, and one RatingChanged event per touched product per batch.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import weakref
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -28,10 +32,19 @@ BATCH, WITHIN_S = 2000, 0.05
 RELEVANT = (ratings.APPROVED.encode(), ratings.RETRACTED.encode())
 
 
+@contextlib.contextmanager
+def in_partition_of(event: Any) -> Iterator[None]:
+    """Faust writes a table change to the changelog partition of the event being processed."""
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
+
+
 def install(services: Any) -> None:
     app, producer = services.app, services.producer
     table, totals_table = services.tables.ratings, services.tables.rating_totals
-    totals: dict[str, dict] = {}  # product -> its rating: a cache of the shard sums, checked on first touch
 
     async def aggregate(stream: Any) -> None:
         async for batch in stream.take_events(BATCH, within=WITHIN_S):
@@ -42,46 +55,38 @@ def install(services: Any) -> None:
             EVENTS_PROCESSED.labels("ratings", "batch").inc(len(batch))
 
     async def aggregate_batch(batch: list[Any]) -> None:
-        touched: dict[str, tuple[dict, Any]] = {}  # shard key -> (record, an event of its product)
+        events, last_event = [], {}  # the fold's input; an event of each product (its partition)
         for event in batch:
-            raw = event.message.value
-            if not any(kind in raw for kind in RELEVANT):  # submitted / rejected: not a rating change
+            msg = event.message
+            if not any(kind in msg.value for kind in RELEVANT):  # submitted / rejected: no rating change
                 continue
             try:
-                doc = orjson.loads(raw)
+                doc = orjson.loads(msg.value)
                 kind, data = doc["type"], doc["data"]
-                pid, rid, version = data["product_id"], data["review_id"], data["review_version"]
+                pid, rid, version = data["product_id"], data["review_id"], int(data["review_version"])
             except (ValueError, KeyError, TypeError):
-                log.warning("ratings: undecodable review event at %s/%s", event.message.partition,
-                            event.message.offset)
+                log.warning("ratings: undecodable review event at %s/%s", msg.partition, msg.offset)
                 continue
-            if kind not in (ratings.APPROVED, ratings.RETRACTED):
-                continue
-            key = ratings.shard_key(pid, rid)
-            record = touched[key][0] if key in touched else ratings.copy(table.get(key) or ratings.empty(pid, key))
-            ratings.apply(record, kind, rid, data.get("rating"), version)
-            touched[key] = (record, event)
-        products: dict[str, Any] = {}
-        for key, (record, event) in touched.items():
-            pid = record["product_id"]
-            if pid not in totals:  # first touch since start: sum the authoritative shards
-                totals[pid] = ratings.total(pid, (table.get(f"{pid}#{n:02d}") for n in range(ratings.SHARDS)))
-            ratings.add(totals[pid], table.get(key), -1)  # the shard's old sums out, the new ones in
-            ratings.add(totals[pid], record, 1)
-            token = _current_event.set(weakref.ref(event))  # the changelog partition: this product's
-            try:
-                record["version"] += 1
-                table[key] = record  # one record, one write: a shard's votes and sums never disagree
-            finally:
-                _current_event.reset(token)
-            products[pid] = event
-        for pid, event in products.items():
-            token = _current_event.set(weakref.ref(event))
-            try:
-                totals_table[pid] = {**totals[pid], "version": (totals_table.get(pid) or {}).get("version", 0) + 1}
-            finally:
-                _current_event.reset(token)
-            changed = new_event(CHANGED, SOURCE, ratings.public(totals[pid]), subject=pid, time=utcnow())
+            if kind in (ratings.APPROVED, ratings.RETRACTED):
+                events.append((pid, rid, kind, data.get("rating"), version, msg.offset))
+                last_event[pid] = event
+        aggregates, votes = ratings.fold(events, table.get)
+        by_partition: dict[int, tuple[Any, list, list]] = {}  # partition -> (an event, its aggregates, its votes)
+        for pid, aggregate in aggregates.items():
+            event = last_event[pid]
+            by_partition.setdefault(event.message.partition, (event, [], []))[1].append((pid, aggregate))
+        for key, vote in votes.items():
+            by_partition[last_event[ratings.product_of(key)].message.partition][2].append((key, vote))
+        for event, product_aggregates, partition_votes in by_partition.values():
+            with in_partition_of(event):
+                for pid, aggregate in product_aggregates:  # aggregates before votes: see the domain
+                    table[pid] = aggregate
+                for key, vote in partition_votes:
+                    table[key] = vote
+                for pid, aggregate in product_aggregates:
+                    totals_table[pid] = {**ratings.public(aggregate), "version": aggregate["offset"]}
+        for pid, aggregate in aggregates.items():
+            changed = new_event(CHANGED, SOURCE, ratings.public(aggregate), subject=pid, time=utcnow())
             await producer.send(CATALOG_EVENTS.name, pid.encode(), changed.to_json())
 
     aggregate.__name__ = aggregate.__qualname__ = "ratings_agent"

@@ -118,9 +118,9 @@ REPLIES = TopicSpec(
 USERS_TABLE = _changelog("users", "GU accounts by email (with the password hash; never public)", "email")
 PRODUCTS_TABLE = _changelog("products", "CP products with available stock", "product id")
 RESERVATIONS_TABLE = _changelog("reservations", "CP stock held for orders", "product id|order id")
-RATINGS_TABLE = _changelog("ratings", "CP vote shards: the stars each review counts for, and their sums (stream table)",
-                           "product id#shard")
-RATING_TOTALS_TABLE = _changelog("rating-totals", "CP rating per product (the sum of its vote shards)", "product id")
+RATINGS_TABLE = _changelog("ratings", "CP rating stream table: each review's vote and each product's aggregate",
+                           "product id|review id (a vote) or product id (the aggregate)")
+RATING_TOTALS_TABLE = _changelog("rating-totals", "CP rating per product, as the read side serves it", "product id")
 CARTS_TABLE = _changelog("carts", "CCP carts", "buyer id")
 ORDERS_TABLE = _changelog("orders", "CCP order sagas", "order id")
 PAYMENTS_TABLE = _changelog("payments", "SP payments", "order id")

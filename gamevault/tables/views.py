@@ -31,7 +31,7 @@ class ReadModels:
     def __init__(self) -> None:
         self.users = TableReplica(t.USERS_TABLE)  # key: email
         self.products = TableReplica(t.PRODUCTS_TABLE)
-        self.ratings = TableReplica(t.RATING_TOTALS_TABLE)  # per product; the vote shards stay with their agent
+        self.ratings = TableReplica(t.RATING_TOTALS_TABLE)  # per product; the votes stay with their agent
         self.carts = TableReplica(t.CARTS_TABLE)
         self.orders = TableReplica(t.ORDERS_TABLE)
         self.reviews = TableReplica(t.REVIEWS_TABLE)
