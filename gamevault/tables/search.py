@@ -14,7 +14,7 @@ import heapq
 import math
 import re
 import unicodedata
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +31,7 @@ _SMALL_SET = 4000  # below this many candidates, sorting them beats walking a gl
 _MAX_PREFIX_EXPANSION = 64
 _DESCRIPTION_TOKENS = 60
 _MAX_QUERY_TOKENS = 8
+_RANKED_CACHE = 4096  # one-token relevance orders kept, least recently used dropped
 _EMPTY: set[str] = set()
 
 
@@ -136,6 +137,10 @@ class CatalogIndex:
         self.fields: tuple[dict[str, set[str]], ...] = (defaultdict(set), defaultdict(set), defaultdict(set))
         self._doc_tokens: dict[str, tuple[frozenset[str], frozenset[str], frozenset[str]]] = {}
         self._vocab: list[str] = []
+        # (words of one query token) -> its candidates in (-score, id) order; dropped when a product
+        # with one of those words changes
+        self._ranked: OrderedDict[tuple[str, ...], list[tuple[int, str]]] = OrderedDict()
+        self._ranked_by_word: dict[str, set[tuple[str, ...]]] = defaultdict(set)
         self._vocab_dirty = False
         self.by_platform: dict[str, set[str]] = defaultdict(set)
         self.by_genre: dict[str, set[str]] = defaultdict(set)
@@ -169,6 +174,7 @@ class CatalogIndex:
             tags = frozenset(tokenize(" ".join([*new["genres"], new["platform"]])))
             desc = frozenset(tokenize(new.get("description", ""))[:_DESCRIPTION_TOKENS])
             self._doc_tokens[pid] = (title, tags, desc)
+            self._forget_ranked(title | tags | desc)
             for tok in title | tags | desc:
                 if tok not in self.postings:
                     self._vocab_dirty = True
@@ -189,6 +195,7 @@ class CatalogIndex:
     def _unindex_text(self, pid: str) -> None:
         tokens = self._doc_tokens.pop(pid, None)
         if tokens:
+            self._forget_ranked(tokens[0] | tokens[1] | tokens[2])
             for tok in tokens[0] | tokens[1] | tokens[2]:
                 ids = self.postings.get(tok)
                 if ids is not None:
@@ -203,6 +210,34 @@ class CatalogIndex:
                         ids.discard(pid)
                         if not ids:
                             del field[tok]
+
+    def _forget_ranked(self, words: Iterable[str]) -> None:
+        for word in words:
+            for key in self._ranked_by_word.pop(word, ()):
+                self._ranked.pop(key, None)
+
+    def _ranked_ids(self, words: list[str]) -> list[tuple[int, str]]:
+        """Every product matching one query token, best first: title 3, tag 2, description 1, then id."""
+        key = tuple(words)
+        ranked = self._ranked.get(key)
+        if ranked is not None:
+            self._ranked.move_to_end(key)
+            return ranked
+        title, tags = self._union(self.fields[0], words), self._union(self.fields[1], words)
+        ranked = sorted((-3 if pid in title else -2 if pid in tags else -1, pid)
+                        for pid in self._union(self.postings, words))
+        self._ranked[key] = ranked
+        for word in words:
+            self._ranked_by_word[word].add(key)
+        if len(self._ranked) > _RANKED_CACHE:
+            old_key, _ = self._ranked.popitem(last=False)
+            for word in old_key:
+                keys = self._ranked_by_word.get(word)
+                if keys is not None:
+                    keys.discard(old_key)
+                    if not keys:
+                        del self._ranked_by_word[word]
+        return ranked
 
     def _rating_key(self, pid: str) -> tuple:
         avg, count = self.rating.get(pid, (0.0, 0))
@@ -260,6 +295,8 @@ class CatalogIndex:
         if not sets:
             return None
         sets.sort(key=len)
+        if len(sets) == 1:
+            return sets[0]  # read only: no copy of a large posting list
         result = set(sets[0])
         for other in sets[1:]:
             result &= other
@@ -334,7 +371,16 @@ class CatalogIndex:
         if candidates is not None and (tokens or len(candidates) <= _SMALL_SET):
             if filtered:
                 candidates = {pid for pid in candidates if self._passes(pid, query, min_cents, max_cents)}
-            if sort == "relevance":
+            if sort == "relevance" and len(expanded) == 1:  # one token: walk its cached order
+                ranked = self._ranked_ids(expanded[0])
+                start = bisect.bisect_right(ranked, after) if after is not None else 0
+                page = []
+                for i in range(start, len(ranked)):
+                    if ranked[i][1] in candidates:
+                        page.append((ranked[i], ranked[i][1]))
+                        if len(page) > limit:
+                            break
+            elif sort == "relevance":
                 page = self._top_by_score(self._score_buckets(candidates, expanded), after, limit + 1)
             else:
                 keyed = ((self._key(sort, pid), pid) for pid in candidates)

@@ -3,6 +3,8 @@
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gamevault.streams import topics as t
 from gamevault.tables.replica import TableReplica
@@ -110,3 +112,38 @@ def test_bulk_and_single_changes_keep_the_order_sorted(index):
         index._products.apply(f"b{n}", product(f"b{n}", f"Bulk {n}", f"{(n * 37) % 100}.00"))
     prices = [index._sort_key["price"][pid][0] for pid in ids(index, sort="price_asc", limit=100)]
     assert prices == sorted(prices)
+
+
+WORDS = ["ninja", "nine", "kart", "legend", "farm", "quiet"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 11), st.lists(st.sampled_from(WORDS), min_size=1, max_size=3),
+                          st.lists(st.sampled_from(WORDS), max_size=2), st.sampled_from(["pc", "ps5"])),
+                min_size=1, max_size=40),
+       st.sampled_from(["nin", "ninja", "kart", "le", "farm"]), st.sampled_from([None, "pc"]), st.integers(1, 4))
+def test_one_word_relevance_pages_equal_a_brute_force_ranking(changes, word, platform, limit):
+    """The cached one-token order stays equal to scoring every product, while products change."""
+    products, ratings = TableReplica(t.PRODUCTS_TABLE), TableReplica(t.RATINGS_TABLE)
+    idx = CatalogIndex(products, ratings)
+    for n, (slot, title, desc, plat) in enumerate(changes):
+        pid = f"p{slot:02d}"
+        products.apply(pid, {**product(pid, " ".join(title), platform=plat, description=" ".join(desc)), "version": n})
+        idx.search(Query(q=word))  # fill the cache between changes: it must be dropped when stale
+
+    def score(p):
+        def hits(text):
+            return any(tok.startswith(word) for tok in tokenize(text))
+        return 3 if hits(p["title"]) else 2 if hits(" ".join([*p["genres"], p["platform"]])) else \
+            1 if hits(p["description"]) else 0
+
+    want = sorted((-score(p), pid) for pid, p in products.data.items()
+                  if score(p) and (platform is None or p["platform"] == platform))
+    got, cursor = [], None
+    while True:
+        page = idx.search(Query(q=word, platform=platform, limit=limit, cursor=cursor))
+        got.extend(page.ids)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert got == [pid for _, pid in want]
