@@ -53,13 +53,26 @@ def definitions(snap: Snapshot, root: Path) -> dict[str, str]:
                 SELECT *, row_number() OVER (PARTITION BY event_id ORDER BY kafka_topic, kafka_offset) AS rn
                 FROM {_all(snap, root)}) WHERE rn = 1""",
         "orders": f"""
-            WITH placed AS (
-                SELECT order_id, any_value(buyer_id) AS buyer_id, min(placed_at) AS placed_at,
-                       any_value(total_amount) AS total_amount, any_value(total_currency) AS currency,
-                       any_value(provider) AS provider, any_value(items) AS items
-                FROM {s(ORD + "placed")} GROUP BY order_id),
-            steps AS (
+            SELECT order_id, buyer_id, placed_at, stock_reserved_at, payment_pending_at, paid_at, shipped_at,
+                   completed_at, cancelled_at, cancel_reason,
+                   CASE WHEN completed_at IS NOT NULL THEN 'completed'
+                        WHEN cancelled_at IS NOT NULL THEN 'cancelled'
+                        WHEN shipped_at IS NOT NULL THEN 'shipping' WHEN paid_at IS NOT NULL THEN 'paid'
+                        WHEN payment_pending_at IS NOT NULL THEN 'payment_pending'
+                        WHEN stock_reserved_at IS NOT NULL THEN 'stock_reserved' ELSE 'pending' END AS status,
+                   total_amount, currency, provider, json_array_length(items) AS lines,
+                   epoch(paid_at - placed_at) AS placed_to_paid_s,
+                   epoch(shipped_at - paid_at) AS paid_to_shipped_s,
+                   epoch(completed_at - shipped_at) AS shipped_to_completed_s,
+                   epoch(completed_at - placed_at) AS placed_to_completed_s
+            FROM (  -- one pass over the placed event and the transitions: one hash aggregate, no join
                 SELECT order_id,
+                       any_value(buyer_id) FILTER (WHERE event_type = '{ORD}placed') AS buyer_id,
+                       min(placed_at) FILTER (WHERE event_type = '{ORD}placed') AS placed_at,
+                       any_value(total_amount) FILTER (WHERE event_type = '{ORD}placed') AS total_amount,
+                       any_value(total_currency) FILTER (WHERE event_type = '{ORD}placed') AS currency,
+                       any_value(provider) FILTER (WHERE event_type = '{ORD}placed') AS provider,
+                       any_value(items) FILTER (WHERE event_type = '{ORD}placed') AS items,
                        min("at") FILTER (WHERE event_type = '{ORD}stock_reserved') AS stock_reserved_at,
                        min("at") FILTER (WHERE event_type = '{ORD}payment_pending') AS payment_pending_at,
                        min("at") FILTER (WHERE event_type = '{ORD}paid') AS paid_at,
@@ -67,20 +80,8 @@ def definitions(snap: Snapshot, root: Path) -> dict[str, str]:
                        min("at") FILTER (WHERE event_type = '{ORD}completed') AS completed_at,
                        min("at") FILTER (WHERE event_type = '{ORD}cancelled') AS cancelled_at,
                        any_value(reason) FILTER (WHERE event_type = '{ORD}cancelled') AS cancel_reason
-                FROM {s(*transitions)} GROUP BY order_id)
-            SELECT p.order_id, p.buyer_id, p.placed_at, t.stock_reserved_at, t.payment_pending_at, t.paid_at,
-                   t.shipped_at, t.completed_at, t.cancelled_at, t.cancel_reason,
-                   CASE WHEN t.completed_at IS NOT NULL THEN 'completed'
-                        WHEN t.cancelled_at IS NOT NULL THEN 'cancelled'
-                        WHEN t.shipped_at IS NOT NULL THEN 'shipping' WHEN t.paid_at IS NOT NULL THEN 'paid'
-                        WHEN t.payment_pending_at IS NOT NULL THEN 'payment_pending'
-                        WHEN t.stock_reserved_at IS NOT NULL THEN 'stock_reserved' ELSE 'pending' END AS status,
-                   p.total_amount, p.currency, p.provider, json_array_length(p.items) AS lines,
-                   epoch(t.paid_at - p.placed_at) AS placed_to_paid_s,
-                   epoch(t.shipped_at - t.paid_at) AS paid_to_shipped_s,
-                   epoch(t.completed_at - t.shipped_at) AS shipped_to_completed_s,
-                   epoch(t.completed_at - p.placed_at) AS placed_to_completed_s
-            FROM placed p LEFT JOIN steps t USING (order_id)""",
+                FROM {s(ORD + "placed", *transitions)} GROUP BY order_id
+                HAVING count(*) FILTER (WHERE event_type = '{ORD}placed') > 0)""",
         "order_items": f"""
             SELECT order_id, buyer_id, placed_at, provider, item.product_id, item.seller_id, item.title,
                    item.quantity, CAST(item.unit_price.amount AS DECIMAL(12,2)) AS unit_price,
