@@ -25,6 +25,8 @@ from tests.support.api import ADDRESS, FINAL, PAYMENTS, Api, User
 from tests.support.stack import ADMIN, Stack, start_broker
 
 MIX = ["paypal", "yape", "plin", "paypal", "yape", "plin", "yape-declined", "plin-declined", "yape-never"]
+UNDELIVERABLE = {**ADDRESS, "postal_code": "00000"}  # the carrier simulator refuses it: refund, release, cancel
+UNDELIVERABLE_SHARE = 0.1
 
 
 def system_stack(home: Path, workers: int = 1, broker: Any = None, **env: str) -> Stack:
@@ -73,6 +75,7 @@ class Traffic:
         self.stop_event = threading.Event()
         self.orders: dict[str, tuple[User, list]] = {}
         self.accepted_at: list[float] = []  # monotonic time of each accepted order
+        self.undeliverable: set[str] = set()  # orders sent to an address the carrier refuses
         self.approved: dict[str, dict[str, int]] = defaultdict(dict)  # product -> review -> stars
         self.invalid: dict[str, str] = {}  # dead-letter key -> expected reason
         self.lock = threading.Lock()
@@ -138,13 +141,17 @@ class Traffic:
 
     def _order(self, client: httpx.Client, rng: random.Random, buyer: User, pid: str) -> None:
         items = [{"product_id": pid, "quantity": rng.randint(1, 3)}]
-        body = {"items": items, "payment": PAYMENTS[rng.choice(MIX)], "shipping_address": ADDRESS}
+        undeliverable = rng.random() < UNDELIVERABLE_SHARE
+        body = {"items": items, "payment": PAYMENTS[rng.choice(MIX)],
+                "shipping_address": UNDELIVERABLE if undeliverable else ADDRESS}
         r = self.call(client, "POST /orders", "POST", "/orders", retry=True, json=body,
                       headers={**buyer.headers, "Idempotency-Key": uuid.uuid4().hex})
         if r is not None and r.status_code == 202:
             with self.lock:
                 self.orders[r.json()["id"]] = (buyer, items)
                 self.accepted_at.append(time.monotonic())
+                if undeliverable:
+                    self.undeliverable.add(r.json()["id"])
 
     def _review(self, client: httpx.Client, rng: random.Random) -> None:
         with self.lock:
@@ -210,6 +217,8 @@ def check_orders(traffic: Traffic, finals: dict[str, dict]) -> dict[str, int]:
         expected_refunds = 1 if entry["captures"] == 1 and order["status"] == "cancelled" else 0
         assert entry["refunds"] == expected_refunds, (oid, order["status"], entry)
         refunds += entry["refunds"]
+        if oid in traffic.undeliverable:
+            assert order["status"] == "cancelled", (oid, order["status"])
         timeline = [e["status"] for e in traffic.api.http.get(f"/orders/{oid}/timeline",
                                                               headers=traffic.orders[oid][0].headers).json()]
         assert len(timeline) == len(set(timeline)), (oid, timeline)
@@ -221,6 +230,8 @@ def check_orders(traffic: Traffic, finals: dict[str, dict]) -> dict[str, int]:
     for pid, initial in traffic.stock.items():
         remaining = traffic.api.http.get(f"/products/{pid}").json()["stock"]
         assert initial == remaining + sold[pid], (pid, initial, remaining, sold[pid])
+    captured_undeliverable = [oid for oid in traffic.undeliverable if ledger.get(oid, {}).get("captures")]
+    assert len(finals) < 50 or captured_undeliverable, "no paid order met a shipment failure: refunds unexercised"
     return {"orders": len(finals), "completed": sum(o["status"] == "completed" for o in finals.values()),
             "refunds": refunds}
 

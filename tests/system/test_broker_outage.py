@@ -13,13 +13,13 @@ def test_broker_down_for_20_seconds(system_home, figure):
     stack = system_stack(system_home, workers=1)
     try:
         traffic = Traffic(stack).run()
-        time.sleep(8)
+        time.sleep(5)
         window_start = time.monotonic()
         stack.broker.stop(echo=lambda m: None)
         time.sleep(20)
         restarted = time.monotonic()
         stack.broker.start(echo=lambda m: None)
-        time.sleep(10)
+        time.sleep(8)
         window_end = time.monotonic()
         traffic.stop()
 

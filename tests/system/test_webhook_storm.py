@@ -65,7 +65,7 @@ def test_webhook_storm_with_forgeries(system_home, figure):
         traffic = Traffic(stack).run()
         attacker = Attacker(stack, traffic)
         attacker.start()
-        time.sleep(20)
+        time.sleep(14)
         traffic.stop()
         attacker.join(30)
 

@@ -5,7 +5,7 @@ import time
 from tests.system.harness import Traffic, check_everything, system_stack
 
 
-def run_with_fault(stack, fault, seconds_before=8, seconds_after=10):
+def run_with_fault(stack, fault, seconds_before=5, seconds_after=8):
     traffic = Traffic(stack).run()
     time.sleep(seconds_before)
     window_start = time.monotonic()
