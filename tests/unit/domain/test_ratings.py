@@ -2,6 +2,8 @@
 times, stale copies after later ones, and a crash that keeps any prefix of a batch's writes followed
 by a replay from any earlier commit, equals a recomputation."""
 
+import itertools
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,7 +23,7 @@ def run(events, cuts, crash=None):
     only `kept` writes of that batch, then replays from the start of batch `resume`."""
     state: dict = {}
     bounds = sorted({0, *(c % (len(events) + 1) for c in cuts), len(events)})
-    batches = [range(a, b) for a, b in zip(bounds, bounds[1:], strict=False)]
+    batches = [range(a, b) for a, b in itertools.pairwise(bounds)]
     i = 0
     crashed = False
     while i < len(batches):
