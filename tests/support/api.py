@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -38,7 +39,13 @@ class Api:
         return User(r.json()["id"], email, password, role, self.login(email, password))
 
     def login(self, email: str, password: str) -> str:
-        r = self.http.post("/auth/token", data={"username": email, "password": password})
+        """A careful client: a 429 from the token endpoint (its per-IP failed-login throttle, which a
+        fuzzing test run just before may have tripped from the same address) is waited out."""
+        for _ in range(30):
+            r = self.http.post("/auth/token", data={"username": email, "password": password})
+            if r.status_code != 429:
+                break
+            time.sleep(float(r.headers.get("retry-after", "1")))
         assert r.status_code == 200, r.text
         return r.json()["access_token"]
 
