@@ -95,7 +95,7 @@ def private_broker(heap: str = "1g") -> Iterator[str]:
 
     jars = LocalKafka(REPO / ".gamevault").install(echo=lambda m: print(m, file=sys.stderr))
     with tempfile.TemporaryDirectory(prefix="gv-bench-") as home:
-        broker = LocalKafka(Path(home), free_port(), libs_dir=jars, heap=heap)
+        broker = LocalKafka(Path(home), free_port(span=2), libs_dir=jars, heap=heap)
         broker.start(echo=lambda m: print(m, file=sys.stderr))
         try:
             ensure_topics(broker.bootstrap)

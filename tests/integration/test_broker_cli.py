@@ -13,7 +13,7 @@ def gamevault(*args, env):
 
 
 def test_start_status_stop_leaves_nothing_behind(tmp_path, kafka_jars):
-    port = free_port()
+    port = free_port(span=2)  # the controller listens on port + 1
     env = {**os.environ, "GAMEVAULT_HOME": str(tmp_path), "KAFKA_HOME": str(kafka_jars.parent)}
     env.pop("GAMEVAULT_KAFKA_BOOTSTRAP", None)
 
@@ -48,6 +48,6 @@ def test_start_status_stop_leaves_nothing_behind(tmp_path, kafka_jars):
 def test_missing_java_is_explained(tmp_path):
     env = {**os.environ, "GAMEVAULT_HOME": str(tmp_path), "PATH": "/nonexistent", "JAVA_HOME": ""}
     env.pop("KAFKA_HOME", None)
-    result = gamevault("kafka", "start", "--kafka-port", str(free_port()), env=env)
+    result = gamevault("kafka", "start", "--kafka-port", str(free_port(span=2)), env=env)
     assert result.returncode != 0
     assert "Java was not found" in result.stderr and "JDK" in result.stderr

@@ -26,7 +26,7 @@ def jar_cache() -> Path:
 
 
 def start_broker(home: Path, port: int | None = None, **config: str) -> LocalKafka:
-    broker = LocalKafka(home, port or free_port(), libs_dir=jar_cache(), heap="512m", extra_config=config)
+    broker = LocalKafka(home, port or free_port(span=2), libs_dir=jar_cache(), heap="512m", extra_config=config)
     broker.start(echo=lambda m: None)
     ensure_topics(broker.bootstrap)
     return broker
