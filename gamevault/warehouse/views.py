@@ -61,10 +61,12 @@ def definitions(snap: Snapshot, root: Path) -> dict[str, str]:
                         WHEN payment_pending_at IS NOT NULL THEN 'payment_pending'
                         WHEN stock_reserved_at IS NOT NULL THEN 'stock_reserved' ELSE 'pending' END AS status,
                    total_amount, currency, provider, json_array_length(items) AS lines,
-                   epoch(paid_at - placed_at) AS placed_to_paid_s,
-                   epoch(shipped_at - paid_at) AS paid_to_shipped_s,
-                   epoch(completed_at - shipped_at) AS shipped_to_completed_s,
-                   epoch(completed_at - placed_at) AS placed_to_completed_s
+                   -- elapsed seconds from epoch microseconds: exact, and ~90x faster than epoch(b - a),
+                   -- whose TIMESTAMPTZ subtraction goes through ICU's calendar (an interval per row)
+                   (epoch_us(paid_at) - epoch_us(placed_at)) / 1e6 AS placed_to_paid_s,
+                   (epoch_us(shipped_at) - epoch_us(paid_at)) / 1e6 AS paid_to_shipped_s,
+                   (epoch_us(completed_at) - epoch_us(shipped_at)) / 1e6 AS shipped_to_completed_s,
+                   (epoch_us(completed_at) - epoch_us(placed_at)) / 1e6 AS placed_to_completed_s
             FROM (  -- one pass over the placed event and the transitions: one hash aggregate, no join
                 SELECT order_id,
                        any_value(buyer_id) FILTER (WHERE event_type = '{ORD}placed') AS buyer_id,
