@@ -102,8 +102,10 @@ class Lake:
             return []
 
     # ---- the sink's side -------------------------------------------------------------------
-    def write_file(self, rel: str, table: pa.Table) -> int:
-        """Write one Parquet file durably under a temporary name; -> bytes. Call `commit` to publish."""
+    def write_file(self, rel: str, table: pa.Table, sync_dir: bool = True) -> int:
+        """Write one Parquet file durably under a temporary name; -> bytes. Call `commit` to publish.
+
+        `sync_dir=False` leaves the rename's durability to one `sync_dirs` call for a whole flush."""
         path = self.root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex}")
@@ -111,8 +113,14 @@ class Lake:
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         tmp.rename(path)
-        _fsync_dir(path.parent)
+        if sync_dir:
+            _fsync_dir(path.parent)
         return path.stat().st_size
+
+    def sync_dirs(self, rel_dirs: set[str]) -> None:
+        """Make the renames into these directories durable (before the manifest names their files)."""
+        for rel in rel_dirs:
+            _fsync_dir(self.root / rel)
 
     def commit(self, progress: dict[str, int], files: dict[str, dict[str, Any]]) -> None:
         """Publish batches' files and their partitions' new progress in one manifest write."""

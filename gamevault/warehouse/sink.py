@@ -2,13 +2,16 @@
 
 A consumer group of its own (isolated from the transactional workers). Rows are buffered per
 topic-partition and flushed after N rows or T seconds, whichever first, and when the partition goes
-idle, so quiet traffic is never left unwritten. See `lake.py` for why a crash at any point loses and
+idle, so quiet traffic is never left unwritten. A flush (decode, write, fsync, commit) runs in the
+background while the consumer keeps fetching; one at a time, so the manifest's progress only moves
+forward. See `lake.py` for why a crash at any point loses and
 duplicates nothing. A record that cannot be stored goes to the dead-letter topic with the reason.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import time
@@ -22,7 +25,7 @@ from gamevault.config import Settings
 from gamevault.streams.topics import DEADLETTER, PUBLIC_EVENT_TOPICS
 from gamevault.streams.validation import Reason, deadletter_headers
 from gamevault.warehouse.lake import Lake
-from gamevault.warehouse.rows import RowBuffer, Undecodable
+from gamevault.warehouse.rows import RowBuffer, decode
 
 log = logging.getLogger(__name__)
 GROUP = "gamevault-warehouse"
@@ -58,6 +61,7 @@ class Sink:
         # every partition re-sought to the lake's progress, so nothing is lost or doubled)
         self.lock = asyncio.Lock()
         self.generation = 0
+        self.flushing: asyncio.Task | None = None
 
     # ---- rebalance: resume after the lake's progress, flush what we held ---------------------------
     class _Listener(ConsumerRebalanceListener):
@@ -70,6 +74,7 @@ class Sink:
 
         async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
             async with self.sink.lock:
+                await self.sink.settle()  # the lake's progress must include the flush in flight
                 self.sink.generation += 1
                 for tp in assigned:
                     await self.sink.resume(tp, recover=True)
@@ -85,6 +90,7 @@ class Sink:
             await self.consumer.seek_to_beginning(tp)
 
     async def run(self) -> None:
+        gc_task = asyncio.create_task(_collect_garbage_periodically())
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.bootstrap, group_id=GROUP, enable_auto_commit=False,
             auto_offset_reset="earliest", max_partition_fetch_bytes=8 * 1024 * 1024, fetch_max_wait_ms=200,
@@ -105,6 +111,7 @@ class Sink:
                     continue
                 async with self.lock:
                     if generation != self.generation:  # an assignment happened meanwhile: start over clean
+                        await self.settle()
                         for tp in self.consumer.assignment():
                             await self.resume(tp)
                         continue
@@ -112,9 +119,10 @@ class Sink:
                         await self._take(tp, records)
                     await self._flush_due()
             async with self.lock:
-                for tp in list(self.pending):
-                    await self.flush(tp)
+                await self.flush(*self.pending)
         finally:
+            gc_task.cancel()
+            await self.settle()
             await self.consumer.stop()
             await self.producer.stop()
 
@@ -122,39 +130,62 @@ class Sink:
         pending = self.pending.get(tp)
         for rec in records:
             if pending is None:
-                pending = self.pending[tp] = Pending(rec.offset, rec.offset, time.monotonic(), RowBuffer(self.key))
-            try:
-                pending.buffer.add(tp.topic, tp.partition, rec.offset, rec.value)
-            except Undecodable as exc:
-                await self.producer.send_and_wait(
-                    DEADLETTER.name, rec.value, key=rec.key,
-                    headers=deadletter_headers(Reason.UNDECODABLE, str(exc), tp.topic, tp.partition, rec.offset,
-                                               "warehouse", list(rec.headers or [])))
+                pending = self.pending[tp] = Pending(rec.offset, rec.offset, time.monotonic(),
+                                                     RowBuffer(self.key, tp.topic, tp.partition))
+            pending.buffer.add(rec)
             pending.last = rec.offset
             pending.touched = time.monotonic()
             if pending.buffer.count >= self.flush_rows:
-                await self.flush(tp)
+                await self._flush_in_background(tp)
                 pending = None
+
+    async def _dead_letter(self, tp: TopicPartition, rejected: list[tuple[Any, str]]) -> None:
+        sent = [await self.producer.send(
+            DEADLETTER.name, rec.value, key=rec.key,
+            headers=deadletter_headers(Reason.UNDECODABLE, reason, tp.topic, tp.partition, rec.offset, "warehouse",
+                                       list(rec.headers or []))) for rec, reason in rejected]
+        await asyncio.gather(*sent)
 
     async def _flush_due(self) -> None:
         now = time.monotonic()
         due = [tp for tp, p in self.pending.items()
                if now - p.since >= self.flush_seconds or now - p.touched >= self.idle_seconds]
         if due:
-            await self.flush(*due)
+            await self._flush_in_background(*due)
+
+    async def settle(self) -> None:
+        """Wait for the flush in flight, if any (re-raising its failure: the sink stops, a restart recovers)."""
+        task, self.flushing = self.flushing, None
+        if task is not None:
+            await task
+
+    async def _flush_in_background(self, *tps: TopicPartition) -> None:
+        await self.settle()  # one flush at a time: the back-pressure that bounds memory
+        batches = [(tp, p) for tp in tps if (p := self.pending.pop(tp, None)) is not None]
+        if batches:
+            self.flushing = asyncio.create_task(self._write(batches))
 
     async def flush(self, *tps: TopicPartition) -> None:
-        """Write the buffered rows of `tps` (files in parallel threads), then one manifest commit for all."""
+        """Write the buffered rows of `tps` now (after the flush in flight)."""
+        await self.settle()
         batches = [(tp, p) for tp in tps if (p := self.pending.pop(tp, None)) is not None]
-        if not batches:
-            return
+        if batches:
+            await self._write(batches)
+
+    async def _write(self, batches: list[tuple[TopicPartition, Pending]]) -> None:
+        """Decode and write the batches' files (in threads), then one manifest commit for all."""
         jobs = []
-        for tp, pending in batches:
-            for (etype, date), table in (await asyncio.to_thread(pending.buffer.tables)).items():
+        decoded_all = await asyncio.to_thread(decode, [p.buffer for _, p in batches])
+        for (tp, pending), decoded in zip(batches, decoded_all, strict=True):
+            # dead letters first: once the manifest commits these offsets, nothing would re-send them
+            await self._dead_letter(tp, decoded.rejected)
+            for (etype, date), table in decoded.tables.items():
                 rel = (f"events/type={etype}/date={date}/{tp_name(tp)}+{pending.first:020d}+"
                        f"{pending.last:020d}.parquet")
                 jobs.append((rel, table))
-        sizes = await asyncio.gather(*(asyncio.to_thread(self.lake.write_file, rel, table) for rel, table in jobs))
+        sizes = await asyncio.gather(*(asyncio.to_thread(self.lake.write_file, rel, table, sync_dir=False)
+                                       for rel, table in jobs))
+        await asyncio.to_thread(self.lake.sync_dirs, {rel.rsplit("/", 1)[0] for rel, _ in jobs})
         files = {rel: {"rows": table.num_rows, "bytes": size} for (rel, table), size in zip(jobs, sizes, strict=True)}
         await asyncio.to_thread(self.lake.commit, {tp_name(tp): p.last for tp, p in batches}, files)
         self.written += sum(p.buffer.count for _, p in batches)
@@ -162,6 +193,19 @@ class Sink:
             await self.consumer.commit({tp: p.last + 1 for tp, p in batches})
         except KafkaError as exc:
             log.info("offset commit skipped (%s); the lake's manifest holds the progress", exc)
+
+
+async def _collect_garbage_periodically(every_s: float = 30.0) -> None:
+    """The sink holds up to a flush's worth of records (~100k objects) that all survive young collections:
+    with automatic GC each promotion wave re-scans them all (measured: 66k events/s with it, 117k without).
+    Records are freed by reference counting; a full collection now and then catches the rare cycle."""
+    gc.disable()
+    try:
+        while True:
+            await asyncio.sleep(every_s)
+            gc.collect()
+    finally:
+        gc.enable()
 
 
 def run(settings: Settings, flush_rows: int, flush_seconds: float, idle_seconds: float) -> None:

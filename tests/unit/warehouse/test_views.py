@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from gamevault.warehouse.lake import Lake
-from gamevault.warehouse.rows import RowBuffer
+from gamevault.warehouse.rows import Record, RowBuffer
 from gamevault.warehouse.sandbox import Sandbox
 
 ORD = "gamevault.orders.order."
@@ -22,18 +22,18 @@ def _event(n: int, etype: str, data: dict) -> bytes:
 
 @pytest.fixture
 def lake_root(tmp_path):
-    buffer = RowBuffer(b"k" * 32)
+    buffer = RowBuffer(b"k" * 32, "t", 0)
     placed = {"order_id": "o1", "buyer_id": "b1", "items": [], "total": {"amount": "10.00", "currency": "PEN"},
               "provider": "yape", "placed_at": PLACED.isoformat()}
-    buffer.add("t", 0, 0, _event(0, "placed", placed))
+    buffer.add(Record(0, _event(0, "placed", placed)))
     for n, (status, after) in enumerate(MILESTONES.items(), start=1):
         data = {"order_id": "o1", "buyer_id": "b1", "previous_status": "x", "at": (PLACED + after).isoformat()}
         if status == "paid":
             data["amount"] = {"amount": "10.00", "currency": "PEN"}
-        buffer.add("t", 0, n, _event(n, status, data))
+        buffer.add(Record(n, _event(n, status, data)))
     lake = Lake(tmp_path).ensure()
     files = {}
-    for (etype, date), table in buffer.tables().items():
+    for (etype, date), table in buffer.decode().tables.items():
         rel = f"events/type={etype}/date={date}/t-0-{etype}.parquet"
         files[rel] = {"rows": table.num_rows, "bytes": lake.write_file(rel, table)}
     lake.commit({"t+0": len(MILESTONES)}, files)
