@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import random
 import re
-import secrets
 from contextvars import ContextVar
 
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
@@ -23,8 +23,9 @@ def parse(value: str | None) -> tuple[str, str, str] | None:
 def child_of(value: str | None) -> str:
     """A traceparent for the next hop: same trace, new span id (a new trace when none came in)."""
     parsed = parse(value)
-    trace_id, flags = (parsed[0], parsed[2]) if parsed else (secrets.token_hex(16), "01")
-    return f"00-{trace_id}-{secrets.token_hex(8)}-{flags}"
+    # ids need to be unique, not secret (W3C): the process PRNG, not a urandom syscall per request
+    trace_id, flags = (parsed[0], parsed[2]) if parsed else (f"{random.getrandbits(128) or 1:032x}", "01")
+    return f"00-{trace_id}-{random.getrandbits(64) or 1:016x}-{flags}"
 
 
 def header(headers: list[tuple[str, bytes]] | None, name: str) -> str | None:

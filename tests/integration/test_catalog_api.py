@@ -101,3 +101,20 @@ def test_product_page_composes_product_seller_rating_reviews(api):
                               "registered_at": page["seller"]["registered_at"]}
     assert "email" not in page["seller"]
     assert page["rating"]["count"] == 0 and page["reviews"] == [] and page["degraded"] == []
+
+
+def test_a_product_read_from_the_gateway_cache_is_a_full_gateway_response(stack, api):
+    """The gateway answers a cached product GET itself: same body, same headers, same metrics as the route."""
+    product = api.product(api.register("seller"))
+    trace_id = uuid.uuid4().hex
+    path = f"/products/{product['id']}"
+    reads = [api.http.get(path, headers={"X-Request-ID": f"read-{n}", "traceparent": f"00-{trace_id}-{'2' * 16}-01"})
+             for n in range(3)]  # the first may fill the cache, the others are served from it
+    for n, r in enumerate(reads):
+        assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+        assert r.json() == product
+        assert r.headers["x-request-id"] == f"read-{n}" and r.headers["ratelimit-policy"].startswith('"anonymous"')
+        assert r.headers["traceparent"].split("-")[1] == trace_id
+    problem(api.http.get(f"/products/{uuid.uuid4()}"), 404)  # a miss still reaches the route
+    metrics = api.http.get(stack.url + "/metrics").text
+    assert 'route="/api/v1/products/{product_id}",status="200"' in metrics
