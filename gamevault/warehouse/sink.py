@@ -3,9 +3,10 @@
 A consumer group of its own (isolated from the transactional workers). Rows are buffered per
 topic-partition and flushed after N rows or T seconds, whichever first, and when the partition goes
 idle, so quiet traffic is never left unwritten. A flush (decode, write, fsync, commit) runs in the
-background while the consumer keeps fetching; one at a time, so the manifest's progress only moves
-forward. See `lake.py` for why a crash at any point loses and
-duplicates nothing. A record that cannot be stored goes to the dead-letter topic with the reason.
+background while the consumer keeps fetching; up to two at once (one decoding while the other writes),
+committing to the manifest strictly in order, so its progress only moves forward. See `lake.py` for
+why a crash at any point loses and duplicates nothing. A record that cannot be stored goes to the
+dead-letter topic with the reason.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import gc
 import logging
 import signal
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +31,7 @@ from gamevault.warehouse.rows import RowBuffer, decode
 
 log = logging.getLogger(__name__)
 GROUP = "gamevault-warehouse"
+FLUSHES_IN_FLIGHT = 2
 
 
 @dataclass
@@ -61,7 +64,7 @@ class Sink:
         # every partition re-sought to the lake's progress, so nothing is lost or doubled)
         self.lock = asyncio.Lock()
         self.generation = 0
-        self.flushing: asyncio.Task | None = None
+        self.flushing: deque[asyncio.Task] = deque()  # flushes in flight, oldest first
 
     # ---- rebalance: resume after the lake's progress, flush what we held ---------------------------
     class _Listener(ConsumerRebalanceListener):
@@ -74,7 +77,7 @@ class Sink:
 
         async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
             async with self.sink.lock:
-                await self.sink.settle()  # the lake's progress must include the flush in flight
+                await self.sink.settle()  # the lake's progress must include the flushes in flight
                 self.sink.generation += 1
                 for tp in assigned:
                     await self.sink.resume(tp, recover=True)
@@ -153,17 +156,18 @@ class Sink:
         if due:
             await self._flush_in_background(*due)
 
-    async def settle(self) -> None:
-        """Wait for the flush in flight, if any (re-raising its failure: the sink stops, a restart recovers)."""
-        task, self.flushing = self.flushing, None
-        if task is not None:
-            await task
+    async def settle(self, keep: int = 0) -> None:
+        """Wait until at most `keep` flushes are in flight (re-raising a failure: the sink stops, a restart
+        recovers from the manifest)."""
+        while len(self.flushing) > keep:
+            await self.flushing.popleft()
 
     async def _flush_in_background(self, *tps: TopicPartition) -> None:
-        await self.settle()  # one flush at a time: the back-pressure that bounds memory
+        await self.settle(keep=FLUSHES_IN_FLIGHT - 1)  # the back-pressure that bounds memory
         batches = [(tp, p) for tp in tps if (p := self.pending.pop(tp, None)) is not None]
         if batches:
-            self.flushing = asyncio.create_task(self._write(batches))
+            previous = self.flushing[-1] if self.flushing else None
+            self.flushing.append(asyncio.create_task(self._write(batches, after=previous)))
 
     async def flush(self, *tps: TopicPartition) -> None:
         """Write the buffered rows of `tps` now (after the flush in flight)."""
@@ -172,8 +176,9 @@ class Sink:
         if batches:
             await self._write(batches)
 
-    async def _write(self, batches: list[tuple[TopicPartition, Pending]]) -> None:
-        """Decode and write the batches' files (in threads), then one manifest commit for all."""
+    async def _write(self, batches: list[tuple[TopicPartition, Pending]], after: asyncio.Task | None = None) -> None:
+        """Decode and write the batches' files (in threads), then, once the flush `after` has committed, one
+        manifest commit for all (if `after` failed, this one fails too: nothing commits out of order)."""
         jobs = []
         decoded_all = await asyncio.to_thread(decode, [p.buffer for _, p in batches])
         for (tp, pending), decoded in zip(batches, decoded_all, strict=True):
@@ -187,6 +192,8 @@ class Sink:
                                        for rel, table in jobs))
         await asyncio.to_thread(self.lake.sync_dirs, {rel.rsplit("/", 1)[0] for rel, _ in jobs})
         files = {rel: {"rows": table.num_rows, "bytes": size} for (rel, table), size in zip(jobs, sizes, strict=True)}
+        if after is not None:
+            await after
         await asyncio.to_thread(self.lake.commit, {tp_name(tp): p.last for tp, p in batches}, files)
         self.written += sum(p.buffer.count for _, p in batches)
         try:  # for lag monitoring only: the lake's manifest holds the progress
