@@ -16,6 +16,7 @@ import time as clock
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, NamedTuple
 
 import duckdb
@@ -24,7 +25,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gamevault.warehouse.schema import DECIMAL, ENVELOPE, PSEUDONYMIZED, TIMESTAMP, arrow_schema, columns
+from gamevault.warehouse.schema import DECIMAL, DUCKDB_TYPES, ENVELOPE, PSEUDONYMIZED, TIMESTAMP, arrow_schema, columns
 
 
 class Undecodable(ValueError):
@@ -84,8 +85,6 @@ _PARSE = f"""
     FROM (SELECT *, j[6] AS data FROM fields)
     WHERE starts_with(j[1], '"') AND starts_with(j[2], '"') AND starts_with(data, '{{')
 """
-_SQL_TYPES = {pa.bool_(): "BOOLEAN", pa.int64(): "BIGINT", pa.float64(): "DOUBLE", TIMESTAMP: "TIMESTAMPTZ",
-              DECIMAL: "DECIMAL(12,2)"}
 _db: duckdb.DuckDBPyConnection | None = None
 _db_lock = threading.Lock()
 
@@ -100,6 +99,7 @@ def _cursor() -> duckdb.DuckDBPyConnection:
         return _db.cursor()
 
 
+@cache
 def _typed_select(etype: str) -> str:
     """The data columns of `etype`, each extracted from one parse of `data` (a list of paths)."""
     scalar_paths: list[str] = []
@@ -113,8 +113,9 @@ def _typed_select(etype: str) -> str:
             continue
         scalar_paths.append(path)
         value = f"sv[{len(scalar_paths)}]"
-        sql_type = _SQL_TYPES.get(dtype)
-        exprs.append(f"TRY_CAST({value} AS {sql_type}) AS {column}" if sql_type else f"{value} AS {column}")
+        sql_type = DUCKDB_TYPES[dtype]
+        cast = value if sql_type == "VARCHAR" else f"TRY_CAST({value} AS {sql_type})"
+        exprs.append(f"{cast} AS {column}")
     lists = []
     if scalar_paths:
         lists.append("json_extract_string(data, [" + ", ".join(f"'{p}'" for p in scalar_paths) + "]) AS sv")
