@@ -126,6 +126,7 @@ from gamevault.agents.app import _shorten_faust_fetch_wait
 _shorten_faust_fetch_wait()
 N = int(os.environ["N"])
 app = faust.App("bench-bare-" + os.environ["RUN"], broker="kafka://" + os.environ["B"], store="memory://",
+                datadir=os.environ["DATADIR"],
                 web_enabled=False, topic_partitions=8, consumer_auto_offset_reset="earliest")
 topic = app.topic("gamevault.reviews.events", key_serializer="raw", value_serializer="raw", partitions=8)
 seen = [0, 0.0]
@@ -147,7 +148,8 @@ worker.execute_from_commandline()
 
 def bare_faust(bootstrap: str, n: int, tmp: Path) -> float:
     out = tmp / "bare.out"
-    env = {**os.environ, "N": str(n), "B": bootstrap, "OUT": str(out), "RUN": uuid.uuid4().hex[:6]}
+    env = {**os.environ, "N": str(n), "B": bootstrap, "OUT": str(out), "RUN": uuid.uuid4().hex[:6],
+           "DATADIR": str(tmp / "bare-faust")}
     proc = subprocess.Popen([sys.executable, "-c", BARE_FAUST], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:

@@ -59,20 +59,24 @@ def warehouse() -> None:
 @click.option("--flush-rows", type=int, default=50_000, show_default=True, help="Write a file after N rows ...")
 @click.option("--flush-seconds", type=float, default=5.0, show_default=True, help="... or after T seconds ...")
 @click.option("--idle-seconds", type=float, default=1.0, show_default=True, help="... or when a partition goes idle.")
-def sink(home: Path | None, kafka_port: int | None, flush_rows: int, flush_seconds: float, idle_seconds: float) -> None:
+@click.option("--compact-seconds", type=float, default=600.0, show_default=True,
+              help="Compact and refresh the rollups this often (0: never; `warehouse compact` does it by hand).")
+def sink(home: Path | None, kafka_port: int | None, flush_rows: int, flush_seconds: float, idle_seconds: float,
+         compact_seconds: float) -> None:
     """Consume every public events topic into the lake (zstd Parquet, Hive-partitioned), exactly once."""
     from gamevault.warehouse.sink import run
 
     settings = settings_from(home, kafka_port)
     click.echo(f"warehouse sink: {settings.bootstrap} -> {settings.lake}", err=True)
-    run(settings, flush_rows, flush_seconds, idle_seconds)
+    run(settings, flush_rows, flush_seconds, idle_seconds, compact_seconds)
 
 
 @warehouse.command()
 @home_option
 @click.option("--min-files", type=int, default=4, show_default=True, help="Merge a partition from this many files.")
 def compact(home: Path | None, min_files: int) -> None:
-    """Merge small files of each partition into files of a target size (safe while the sink writes)."""
+    """Merge small files of each partition into files of a target size (safe while the sink writes), then
+    refresh the rollups (the `orders` snapshot pre-aggregated, so reports read it instead of every event)."""
     from gamevault.warehouse.compact import compact as run
 
     done = run(settings_from(home).lake, min_files)

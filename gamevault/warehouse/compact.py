@@ -2,6 +2,7 @@
 
 Rows are copied, never recomputed: a merged file holds exactly the rows of the files it replaces, and
 the swap (sources out of events/, merged file in, manifest updated) happens under the lake's lock.
+Afterwards the rollups (see rollups.py) fold the events they do not cover yet.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from gamevault.warehouse.lake import ROW_GROUP, Lake
+from gamevault.warehouse.rollups import refresh
 
 TARGET_BYTES = 128 * 1024 * 1024
 
@@ -52,8 +54,8 @@ def merge(lake: Lake, directory: str, files: list[str]) -> tuple[str, int]:
     return rel, merged.num_rows
 
 
-def compact(lake_root: Path, min_files: int = 4) -> list[tuple[str, int, int]]:
-    """-> (merged file, rows, files it replaced) for every merge done."""
+def compact(lake_root: Path, min_files: int = 4, rollups: bool = True) -> list[tuple[str, int, int]]:
+    """-> (merged file, rows, files it replaced) for every merge done; then the rollups are refreshed."""
     lake = Lake(lake_root).ensure()
     done = []
     for directory, groups in plan(lake, min_files).items():
@@ -63,5 +65,7 @@ def compact(lake_root: Path, min_files: int = 4) -> list[tuple[str, int, int]]:
             except RuntimeError:
                 continue  # the sink or another compaction changed them meanwhile: next time
             done.append((rel, rows, len(files)))
+    if rollups:
+        refresh(lake_root)
     lake.collect_garbage()
     return done

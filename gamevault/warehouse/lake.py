@@ -1,7 +1,8 @@
 """The lake on disk: Hive-partitioned Parquet, and the manifest that makes its files exactly-once.
 
     <lake>/events/type=<event type>/date=<YYYY-MM-DD>/<topic>+<partition>+<first>+<last>.parquet
-    <lake>/_gamevault/manifest.json   live files, and per topic-partition the last offset written
+    <lake>/_gamevault/manifest.json   live files, per topic-partition the last offset written, rollups
+    <lake>/_gamevault/rollups/<name>-<id>.parquet   a view pre-aggregated over the files it `covers`
 
 A batch of one topic-partition [first..last] is split by event type and event date into files named
 after the batch; each is written to a temporary name, fsynced and renamed; then the manifest (itself
@@ -21,7 +22,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ class Snapshot:
     version: int
     files: dict[str, dict[str, Any]]
     progress: dict[str, int]
+    rollups: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {"path", "covers", "rows"}
 
     def paths(self, root: Path, event_type: str | None = None) -> list[str]:
         prefix = f"events/type={event_type}/" if event_type else "events/"
@@ -82,11 +84,14 @@ class Lake:
             doc = orjson.loads(self.manifest_path.read_bytes())
         except FileNotFoundError:
             return Snapshot(0, {}, {})
-        return Snapshot(doc["version"], doc["files"], doc["progress"])
+        return Snapshot(doc["version"], doc["files"], doc["progress"], doc.get("rollups", {}))
 
-    def _save(self, snap: Snapshot, retired: list[str] | None = None) -> None:
-        doc = {"version": snap.version, "files": snap.files, "progress": snap.progress,
-               "retired": [*self._retired(), *[{"path": p, "at": time.time()} for p in retired or []]]}
+    def _save(self, snap: Snapshot, retired: list[str] | None = None,
+              kept: list[dict[str, Any]] | None = None) -> None:
+        """Write the manifest durably; `retired` files join the list awaiting deletion (`kept`: that list)."""
+        kept = self._retired() if kept is None else kept
+        doc = {"version": snap.version, "files": snap.files, "progress": snap.progress, "rollups": snap.rollups,
+               "retired": [*kept, *[{"path": p, "at": time.time()} for p in retired or []]]}
         tmp = self.meta / f"manifest.tmp-{uuid.uuid4().hex}"
         with open(tmp, "wb") as fh:
             fh.write(orjson.dumps(doc))
@@ -126,7 +131,8 @@ class Lake:
         """Publish batches' files and their partitions' new progress in one manifest write."""
         with self.locked():
             snap = self.snapshot()
-            self._save(Snapshot(snap.version + 1, {**snap.files, **files}, {**snap.progress, **progress}))
+            self._save(Snapshot(snap.version + 1, {**snap.files, **files}, {**snap.progress, **progress},
+                                snap.rollups))
 
     def recover(self, tp: str) -> int:
         """The last offset of `tp` in the lake (-1: none); removes files of a batch that never committed."""
@@ -158,7 +164,26 @@ class Lake:
             _fsync_dir((self.root / merged_rel).parent)
             files = {k: v for k, v in snap.files.items() if k not in removed}
             files[merged_rel] = info
-            self._save(Snapshot(snap.version + 1, files, snap.progress), retired=retired)
+            self._save(Snapshot(snap.version + 1, files, snap.progress,
+                                _rollups_after_swap(snap.rollups, removed, merged_rel)), retired=retired)
+
+    def commit_rollup(self, name: str, tmp: Path, covers: list[str], rows: int) -> str:
+        """Publish a rollup built from `covers` (all still live, or RuntimeError); the one it replaces is
+        retired like a compacted file. -> the rollup's path."""
+        rel = f"_gamevault/rollups/{name}-{uuid.uuid4().hex}.parquet"
+        with self.locked():
+            snap = self.snapshot()
+            if any(c not in snap.files for c in covers):
+                tmp.unlink(missing_ok=True)
+                raise RuntimeError("files the rollup covers were compacted meanwhile")
+            (self.root / rel).parent.mkdir(parents=True, exist_ok=True)
+            tmp.rename(self.root / rel)
+            _fsync_dir((self.root / rel).parent)
+            old = snap.rollups.get(name)
+            rollups = {**snap.rollups, name: {"path": rel, "covers": sorted(covers), "rows": rows}}
+            self._save(Snapshot(snap.version + 1, snap.files, snap.progress, rollups),
+                       retired=[old["path"]] if old else None)
+        return rel
 
     def collect_garbage(self, grace_s: float = GRACE_S) -> int:
         """Delete files compaction swapped out more than `grace_s` ago (queries that listed them are done)."""
@@ -170,9 +195,20 @@ class Lake:
                     deleted += 1
                 else:
                     kept.append(entry)
-            snap = self.snapshot()
-            doc = {"version": snap.version, "files": snap.files, "progress": snap.progress, "retired": kept}
-            tmp = self.meta / f"manifest.tmp-{uuid.uuid4().hex}"
-            tmp.write_bytes(orjson.dumps(doc))
-            tmp.rename(self.manifest_path)
+            self._save(self.snapshot(), kept=kept)
             return deleted
+
+
+def _rollups_after_swap(rollups: dict[str, dict[str, Any]], removed: list[str],
+                        merged: str) -> dict[str, dict[str, Any]]:
+    """A merged file is covered by a rollup when every file it replaces was; otherwise it is not, and its
+    rows that the rollup already holds are merged again (a rollup's aggregates are idempotent)."""
+    out = {}
+    for name, rollup in rollups.items():
+        covers = set(rollup["covers"])
+        whole = all(r in covers for r in removed)
+        covers.difference_update(removed)
+        if whole:
+            covers.add(merged)
+        out[name] = {**rollup, "covers": sorted(covers)}
+    return out

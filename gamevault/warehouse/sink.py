@@ -18,6 +18,7 @@ import signal
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -215,7 +216,22 @@ async def _collect_garbage_periodically(every_s: float = 30.0) -> None:
         gc.enable()
 
 
-def run(settings: Settings, flush_rows: int, flush_seconds: float, idle_seconds: float) -> None:
+async def _compact_periodically(lake_root: Path, every_s: float) -> None:
+    """Compaction and the rollups' refresh beside the sink (in a thread: pyarrow and DuckDB release the GIL),
+    so small files and the events the rollups do not cover yet never pile up for long."""
+    from gamevault.warehouse.compact import compact
+
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            done = await asyncio.to_thread(compact, lake_root)
+            log.info("compaction: %d merged file(s); rollups refreshed", len(done))
+        except Exception:  # the lake stays correct without it: try again next time
+            log.exception("compaction failed")
+
+
+def run(settings: Settings, flush_rows: int, flush_seconds: float, idle_seconds: float,
+        compact_seconds: float = 600.0) -> None:
     import uvloop
 
     async def main() -> None:
@@ -223,6 +239,12 @@ def run(settings: Settings, flush_rows: int, flush_seconds: float, idle_seconds:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, sink.stopping.set)
-        await sink.run()
+        compaction = (asyncio.ensure_future(_compact_periodically(settings.lake, compact_seconds))
+                      if compact_seconds > 0 else None)
+        try:
+            await sink.run()
+        finally:
+            if compaction is not None:
+                compaction.cancel()
 
     uvloop.run(main())

@@ -23,14 +23,13 @@ CAT = "gamevault.catalog."
 VIEWS = ("events", "orders", "order_items", "payments", "shipments", "reviews", "products", "users", "carts")
 
 
-def _src(snap: Snapshot, root: Path, *event_types: str) -> str:
-    """A relation over the files of these event types (an empty, typed one when there are none yet)."""
+def _src(snap: Snapshot, root: Path, *event_types: str, skip: frozenset[str] = frozenset()) -> str:
+    """A relation over the files of these event types but `skip` (an empty, typed one where none is left)."""
     parts = []
     for etype in event_types:
-        files = snap.paths(root, etype)
+        files = [f for f in snap.paths(root, etype) if f not in skip]
         if files:
-            listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-            parts.append(f"SELECT * FROM read_parquet([{listed}], union_by_name=true, hive_partitioning=true)")
+            parts.append(f"SELECT * FROM {_files(files)}")
         else:
             parts.append(empty_select(etype))
     return "(" + " UNION ALL BY NAME ".join(parts) + ")"
@@ -40,13 +39,62 @@ def _all(snap: Snapshot, root: Path) -> str:
     files = snap.paths(root)
     if not files:
         return f"({empty_select('gamevault.users.user.registered')})"
+    return f"(SELECT * FROM {_files(files)})"
+
+
+def _files(files: list[str]) -> str:
     listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-    return f"(SELECT * FROM read_parquet([{listed}], union_by_name=true, hive_partitioning=true))"
+    return f"read_parquet([{listed}], union_by_name=true, hive_partitioning=true)"
+
+
+# ---- the orders accumulating snapshot ------------------------------------------------------------------
+MILESTONES = {"stock_reserved": "stock_reserved_at", "payment_pending": "payment_pending_at", "paid": "paid_at",
+              "shipping": "shipped_at", "completed": "completed_at", "cancelled": "cancelled_at"}
+ORDER_TYPES = (ORD + "placed", *(ORD + m for m in MILESTONES))
+
+
+def _order_rows(source: str) -> str:
+    """Each order event as a partial row of the snapshot: the columns its type knows, NULL elsewhere."""
+    placed = f"event_type = '{ORD}placed'"
+    cols = [f"CASE WHEN {placed} THEN {col} END AS {name}" for col, name in (
+        ("buyer_id", "buyer_id"), ("placed_at", "placed_at"), ("total_amount", "total_amount"),
+        ("total_currency", "currency"), ("provider", "provider"), ("items", "items"))]
+    cols += [f"CASE WHEN event_type = '{ORD}{m}' THEN \"at\" END AS {name}" for m, name in MILESTONES.items()]
+    cols += [f"CASE WHEN event_type = '{ORD}cancelled' THEN reason END AS cancel_reason", f"{placed} AS has_placed"]
+    return f"SELECT order_id, {', '.join(cols)} FROM {source}"
+
+
+def _fold(rows: str) -> str:
+    """Partial rows (events, or rollup rows) -> one row per order. Idempotent: folding a row twice, or a
+    folded row with its own events again, changes nothing, so a rollup and its events may overlap."""
+    milestones = ", ".join(f"min({name}) AS {name}" for name in MILESTONES.values())
+    return f"""(SELECT order_id, any_value(buyer_id) AS buyer_id, min(placed_at) AS placed_at,
+                       any_value(total_amount) AS total_amount, any_value(currency) AS currency,
+                       any_value(provider) AS provider, any_value(items) AS items, {milestones},
+                       any_value(cancel_reason) AS cancel_reason, bool_or(has_placed) AS has_placed
+                FROM ({rows}) GROUP BY order_id)"""
+
+
+def orders_base(snap: Snapshot, root: Path) -> str:
+    """One row per order (with `has_placed`): the rollup compaction keeps, folded with the events of the
+    files it does not cover yet; without a rollup, every order event folded (one hash aggregate)."""
+    rollup = snap.rollups.get("orders")
+    if rollup is None:
+        return _fold(_order_rows(_src(snap, root, *ORDER_TYPES)))
+    covered = frozenset(str(root / rel) for rel in rollup["covers"])
+    kept = f"read_parquet('{str(root / rollup['path']).replace(chr(39), chr(39) * 2)}')"
+    if all(f in covered for etype in ORDER_TYPES for f in snap.paths(root, etype)):
+        return f"(SELECT * FROM {kept})"
+    fresh = _fold(_order_rows(_src(snap, root, *ORDER_TYPES, skip=covered)))  # orders with newer events
+    return f"""(WITH fresh AS {fresh}
+                SELECT * FROM {kept} ANTI JOIN fresh USING (order_id)
+                UNION ALL BY NAME
+                SELECT * FROM {_fold(f"SELECT * FROM {kept} SEMI JOIN fresh USING (order_id) "
+                                     "UNION ALL BY NAME SELECT * FROM fresh")})"""
 
 
 def definitions(snap: Snapshot, root: Path) -> dict[str, str]:
     s = lambda *types: _src(snap, root, *types)  # noqa: E731
-    transitions = [ORD + t for t in ("stock_reserved", "payment_pending", "paid", "shipping", "completed", "cancelled")]
     return {
         "events": f"""
             SELECT * EXCLUDE (rn) FROM (
@@ -67,23 +115,7 @@ def definitions(snap: Snapshot, root: Path) -> dict[str, str]:
                    (epoch_us(shipped_at) - epoch_us(paid_at)) / 1e6 AS paid_to_shipped_s,
                    (epoch_us(completed_at) - epoch_us(shipped_at)) / 1e6 AS shipped_to_completed_s,
                    (epoch_us(completed_at) - epoch_us(placed_at)) / 1e6 AS placed_to_completed_s
-            FROM (  -- one pass over the placed event and the transitions: one hash aggregate, no join
-                SELECT order_id,
-                       any_value(buyer_id) FILTER (WHERE event_type = '{ORD}placed') AS buyer_id,
-                       min(placed_at) FILTER (WHERE event_type = '{ORD}placed') AS placed_at,
-                       any_value(total_amount) FILTER (WHERE event_type = '{ORD}placed') AS total_amount,
-                       any_value(total_currency) FILTER (WHERE event_type = '{ORD}placed') AS currency,
-                       any_value(provider) FILTER (WHERE event_type = '{ORD}placed') AS provider,
-                       any_value(items) FILTER (WHERE event_type = '{ORD}placed') AS items,
-                       min("at") FILTER (WHERE event_type = '{ORD}stock_reserved') AS stock_reserved_at,
-                       min("at") FILTER (WHERE event_type = '{ORD}payment_pending') AS payment_pending_at,
-                       min("at") FILTER (WHERE event_type = '{ORD}paid') AS paid_at,
-                       min("at") FILTER (WHERE event_type = '{ORD}shipping') AS shipped_at,
-                       min("at") FILTER (WHERE event_type = '{ORD}completed') AS completed_at,
-                       min("at") FILTER (WHERE event_type = '{ORD}cancelled') AS cancelled_at,
-                       any_value(reason) FILTER (WHERE event_type = '{ORD}cancelled') AS cancel_reason
-                FROM {s(ORD + "placed", *transitions)} GROUP BY order_id
-                HAVING count(*) FILTER (WHERE event_type = '{ORD}placed') > 0)""",
+            FROM {orders_base(snap, root)} WHERE has_placed""",
         "order_items": f"""
             SELECT order_id, buyer_id, placed_at, provider, item.product_id, item.seller_id, item.title,
                    item.quantity, CAST(item.unit_price.amount AS DECIMAL(12,2)) AS unit_price,
