@@ -104,7 +104,11 @@ class ReplicaService(mode.Service):
             value_deserializer=None,
             # short: a partition with unread buffered records is left out of the in-flight fetch, and
             # its new records wait for that fetch's long poll to end (see agents/app.py)
-            fetch_max_wait_ms=100,
+            fetch_max_wait_ms=25,
+            # ...but not one fetch per changelog write: every fetch names all replicated partitions (48),
+            # and under saga load the replica's fetch requests and their encoding were ~15% of a worker's
+            # CPU. Waiting for 64 KB (or the 25 ms) gave 12% more orders/s and a third of the p99 at 50/s.
+            fetch_min_bytes=64 * 1024,
             max_partition_fetch_bytes=4 * 1024 * 1024,
             client_id="gamevault-replica",
         )
