@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
+from gamevault.jsonbytes import kept
 
 EMPTY_HISTOGRAM = {str(i): 0 for i in range(1, 6)}
 
@@ -69,5 +69,5 @@ class ProductDocuments:
             doc = self.doc(pid)
             if doc is None:
                 return None
-            cached = self._cache[pid] = orjson.dumps(doc)
+            cached = self._cache[pid] = kept(doc)
         return cached

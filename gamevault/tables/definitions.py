@@ -1,32 +1,55 @@
 """The Faust tables (write side): partitioned, changelogged to the catalogue's compacted topics.
 
-Values are plain JSON objects; each carries a `version` that only grows, which keeps the read
-replicas monotonic (see `replica.py`).
+Values are plain JSON objects (held as their JSON bytes: `JsonTable`); each carries a `version` that only
+grows, which keeps the read replicas monotonic (see `replica.py`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from typing import Any
 
 import orjson
-from faust.serializers import codecs
 
+from gamevault.jsonbytes import kept
 from gamevault.streams import topics as t
 
 
-class OrjsonCodec(codecs.Codec):
-    """Table values as JSON through orjson: Faust's own json codec (stdlib json) took over half of a busy
-    rating worker's CPU serializing shard records into the changelog. Same bytes format: plain JSON."""
+class JsonTable:
+    """A Faust table whose values are held as their JSON bytes, which are also the changelog records.
 
-    def _dumps(self, obj: Any) -> bytes:
-        return orjson.dumps(obj)
+    A dict per value cost 4-5x the memory of its JSON (an order: 8.4 KB as dicts, 1.7 KB as JSON), and
+    the write side keeps every order, payment and shipment. Reads decode (orjson, microseconds); a write
+    encodes once, and Faust sends those bytes to the changelog as they are (no second serialization)."""
 
-    def _loads(self, s: bytes) -> Any:
-        return orjson.loads(s)
+    def __init__(self, table: Any) -> None:
+        self.table = table
 
+    def get(self, key: str, default: Any = None) -> Any:
+        raw = self.table.get(key)
+        return default if raw is None else orjson.loads(raw)
 
-codecs.register("orjson", OrjsonCodec())
+    def __getitem__(self, key: str) -> Any:
+        return orjson.loads(self.table[key])
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.table[key] = kept(value)
+
+    def __delitem__(self, key: str) -> None:
+        del self.table[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.table
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def keys(self) -> Iterator[str]:
+        return iter(self.table.keys())
+
+    def items(self) -> Iterator[tuple[str, Any]]:
+        return ((key, orjson.loads(raw)) for key, raw in self.table.items())
 
 
 @dataclass
@@ -62,10 +85,11 @@ def define_tables(app: Any, names: set[str] | None = None) -> Tables:
         # no str lookup ever finds (seen: every product "missing" on the new owner after a rebalance).
         changelog = app.topic(
             spec.name, partitions=spec.partitions, compacting=True, deleting=False,
-            key_type=str, key_serializer="json", value_serializer="orjson",
+            key_type=str, key_serializer="json", value_serializer="raw",
         )
-        return app.Table(
-            name, default=None, partitions=spec.partitions, key_type=str, changelog_topic=changelog,
-        )
+        return JsonTable(app.Table(
+            name, default=None, partitions=spec.partitions, key_type=str, value_type=bytes,  # "raw"
+            changelog_topic=changelog,
+        ))
 
     return Tables(**{f.name: table(f.name) for f in fields(Tables) if names is None or f.name in names})

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import mode
@@ -24,6 +24,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from gamevault.jsonbytes import kept
 from gamevault.metrics import REPLICA_LAG
 from gamevault.streams.topics import TopicSpec
 
@@ -42,39 +43,53 @@ def _decode_key(raw: bytes | None) -> str:
 
 
 class TableReplica:
-    """A dict of one table's current values; `version` fields keep it monotonic per key."""
+    """A dict of one table's current values; `version` fields keep it monotonic per key.
 
-    def __init__(self, spec: TopicSpec) -> None:
+    `compact=True` keeps each value as its JSON bytes (decoded on read) instead of a dict: for tables
+    that grow with the business (users, carts, orders) that is 4-5x less memory (an order: 1.7 KB of
+    JSON, 8.4 KB as dicts). Replicas read by scans (products, ratings, reviews) keep dicts."""
+
+    def __init__(self, spec: TopicSpec, compact: bool = False) -> None:
         self.spec = spec
-        self.data: dict[str, dict] = {}
+        self.compact = compact
+        self.data: dict[str, Any] = {}  # key -> dict, or (version, JSON bytes) when compact
         self._listeners: list[Listener] = []
 
     def get(self, key: str) -> dict | None:
-        return self.data.get(key)
+        value = self.data.get(key)
+        if value is None or not self.compact:
+            return value
+        return orjson.loads(value[1])
 
     def __len__(self) -> int:
         return len(self.data)
 
-    def values(self):
-        return self.data.values()
+    def values(self) -> Iterator[dict]:
+        if not self.compact:
+            return iter(self.data.values())
+        return (orjson.loads(raw) for _, raw in self.data.values())
 
     def subscribe(self, listener: Listener) -> None:
         """`listener(key, old, new)` runs after every change (indexes stay in step with the data)."""
         self._listeners.append(listener)
 
-    def apply(self, key: str, value: dict | None) -> bool:
-        """Apply a changelog record or a command's returned state; older versions are ignored."""
-        old = self.data.get(key)
+    def apply(self, key: str, value: dict | None, raw: bytes | None = None) -> bool:
+        """Apply a changelog record (`raw`: its bytes, when at hand) or a command's returned state;
+        older versions are ignored."""
+        stored = self.data.get(key)
         if value is None:
-            if old is None:
+            if stored is None:
                 return False
             del self.data[key]
         else:
-            if old is not None and value.get("version", 0) < old.get("version", 0):
+            version = value.get("version", 0)
+            if stored is not None and version < (stored[0] if self.compact else stored.get("version", 0)):
                 return False
-            self.data[key] = value
-        for listener in self._listeners:
-            listener(key, old, value)
+            self.data[key] = (version, raw if raw is not None else kept(value)) if self.compact else value
+        if self._listeners:
+            old = orjson.loads(stored[1]) if self.compact and stored is not None else stored
+            for listener in self._listeners:
+                listener(key, old, value)
         return True
 
 
@@ -159,7 +174,7 @@ class ReplicaService(mode.Service):
                     key = _decode_key(rec.key)
                     value = orjson.loads(rec.value) if rec.value is not None else None
                     try:
-                        replica.apply(key, value)
+                        replica.apply(key, value, rec.value)
                     except Exception:  # a bad listener must not stop the read model
                         log.exception("replica %s: applying %s failed", tp.topic, key)
                 if records:

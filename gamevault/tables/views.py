@@ -29,11 +29,11 @@ class KeyIndex:
 
 class ReadModels:
     def __init__(self) -> None:
-        self.users = TableReplica(t.USERS_TABLE)  # key: email
+        self.users = TableReplica(t.USERS_TABLE, compact=True)  # key: email
         self.products = TableReplica(t.PRODUCTS_TABLE)
         self.ratings = TableReplica(t.RATING_TOTALS_TABLE)  # per product; the votes stay with their agent
-        self.carts = TableReplica(t.CARTS_TABLE)
-        self.orders = TableReplica(t.ORDERS_TABLE)
+        self.carts = TableReplica(t.CARTS_TABLE, compact=True)
+        self.orders = TableReplica(t.ORDERS_TABLE, compact=True)
         self.reviews = TableReplica(t.REVIEWS_TABLE)
         self.users_by_id: dict[str, str] = {}
         self.users.subscribe(self._index_user)
