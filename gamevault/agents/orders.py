@@ -147,7 +147,7 @@ def install(services: Any) -> None:
     app.agent(raw_topic(app, ORDERS_COMMANDS), name="orders")(stream_agent(dispatcher))
 
     # ---- deadlines -------------------------------------------------------------------------------
-    last_rebuild = [0.0]
+    last_rebuild: list[Any] = [0.0, set()]  # when, for which partitions
 
     def my_partitions() -> set[int]:
         return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == ORDERS_COMMANDS.name}
@@ -158,10 +158,13 @@ def install(services: Any) -> None:
             return
         now = time.time()
         mine = my_partitions()
-        if now - last_rebuild[0] > 10.0:  # after a rebalance this worker owns other orders
-            last_rebuild[0] = now
-            for oid, order in list(tables.orders.items()):
-                if partition_of(oid) in mine:
+        # after a rebalance (and its recovery) this worker owns other orders; a slow periodic pass as well.
+        # Only this worker's orders are decoded (values are JSON bytes): a scan of all is a second per 100k.
+        if mine != last_rebuild[1] or now - last_rebuild[0] > 60.0:
+            last_rebuild[:] = [now, mine]
+            for oid in [k for k in tables.orders if partition_of(k) in mine]:
+                order = tables.orders.get(oid)
+                if order is not None:
                     index.track(oid, order)
         for oid, deadline in index.due(now, mine):
             command = new_event(SAGA + "deadline", SOURCE, {"order_id": oid, "deadline": deadline}, subject=oid)

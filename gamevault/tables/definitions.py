@@ -45,6 +45,9 @@ class JsonTable:
     def __len__(self) -> int:
         return len(self.table)
 
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.table)
+
     def keys(self) -> Iterator[str]:
         return iter(self.table.keys())
 
