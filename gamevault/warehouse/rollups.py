@@ -22,7 +22,7 @@ from gamevault.warehouse.views import ORDER_TYPES, orders_base
 def refresh_orders(lake: Lake, threads: int = 2) -> int | None:
     """Fold the order events the rollup does not cover yet; -> its rows, None when it was current."""
     snap = lake.snapshot()
-    covers = [rel for rel in snap.files if rel.split("/")[1].removeprefix("type=") in ORDER_TYPES]
+    covers = [str(Path(f).relative_to(lake.root)) for etype in ORDER_TYPES for f in snap.paths(lake.root, etype)]
     current = snap.rollups.get("orders")
     if current is not None and set(covers) <= set(current["covers"]):
         return None

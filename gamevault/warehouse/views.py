@@ -82,14 +82,14 @@ def orders_base(snap: Snapshot, root: Path) -> str:
     if rollup is None:
         return _fold(_order_rows(_src(snap, root, *ORDER_TYPES)))
     covered = frozenset(str(root / rel) for rel in rollup["covers"])
-    kept = f"read_parquet('{str(root / rollup['path']).replace(chr(39), chr(39) * 2)}')"
+    folded = f"read_parquet('{str(root / rollup['path']).replace(chr(39), chr(39) * 2)}')"
     if all(f in covered for etype in ORDER_TYPES for f in snap.paths(root, etype)):
-        return f"(SELECT * FROM {kept})"
+        return f"(SELECT * FROM {folded})"
     fresh = _fold(_order_rows(_src(snap, root, *ORDER_TYPES, skip=covered)))  # orders with newer events
     return f"""(WITH fresh AS {fresh}
-                SELECT * FROM {kept} ANTI JOIN fresh USING (order_id)
+                SELECT * FROM {folded} ANTI JOIN fresh USING (order_id)
                 UNION ALL BY NAME
-                SELECT * FROM {_fold(f"SELECT * FROM {kept} SEMI JOIN fresh USING (order_id) "
+                SELECT * FROM {_fold(f"SELECT * FROM {folded} SEMI JOIN fresh USING (order_id) "
                                      "UNION ALL BY NAME SELECT * FROM fresh")})"""
 
 
