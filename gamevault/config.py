@@ -55,6 +55,7 @@ class Settings:
     payment_confirm_timeout_s: float = 60.0
     delivery_timeout_s: float = 3600.0
     chaos: frozenset[str] = frozenset()
+    state_in_memory: bool = False  # True: tables and replicas in the heap (memory://), as before spill.py
 
     # ---- derived -------------------------------------------------------------------------
     @property
@@ -69,6 +70,11 @@ class Settings:
     @property
     def kafka_dir(self) -> Path:
         return self.home / "kafka"
+
+    @property
+    def state_dir(self) -> Path:
+        """Where workers spill table state (one directory per process, rebuilt from Kafka at start)."""
+        return self.home / "state"
 
     @property
     def lake(self) -> Path:
@@ -148,5 +154,6 @@ def load_settings(home: str | Path | None = None, **overrides: object) -> Settin
         payment_confirm_timeout_s=float(_env("GAMEVAULT_PAYMENT_CONFIRM_TIMEOUT", "60")),
         delivery_timeout_s=float(_env("GAMEVAULT_DELIVERY_TIMEOUT", "3600")),
         chaos=frozenset(x.strip() for x in (_env("GAMEVAULT_CHAOS", "") or "").split(",") if x.strip()),
+        state_in_memory=_env_bool("GAMEVAULT_STATE_IN_MEMORY", False),
     )
     return base.with_overrides(**overrides)

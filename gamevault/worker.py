@@ -35,6 +35,7 @@ from gamevault.domain.identity import ReplicaUserDirectory
 from gamevault.domain.purchases import PurchaseLedger
 from gamevault.tables.definitions import Tables, define_tables
 from gamevault.tables.replica import ReplicaService
+from gamevault.tables.spill import process_spill
 from gamevault.tables.views import ReadModels
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ def build(settings: Settings, api_port: int | None = None) -> Services:
     producer = Producer(app)
     agents = selected_agents(settings.agents)
     tables = define_tables(app, {name for agent in agents for name in AGENTS[agent][1]})
-    views = ReadModels()
+    views = ReadModels(None if settings.state_in_memory else process_spill(settings.state_dir))
     replicas = ReplicaService(settings.bootstrap, views.all())
     bus = CommandBus(app, settings.bootstrap, worker_id)
     tokens = TokenService(settings.secret("jwt-secret"), settings.jwt_issuer, settings.jwt_audience,

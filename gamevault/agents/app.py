@@ -8,6 +8,7 @@ import faust
 
 from gamevault.config import Settings
 from gamevault.streams.topics import PARTITIONS, TopicSpec
+from gamevault.tables import spill
 
 FETCH_MAX_WAIT_MS = 50
 
@@ -41,7 +42,7 @@ def create_faust_app(settings: Settings) -> faust.App:
     return faust.App(
         settings.app_id,
         broker=brokers,
-        store="memory://",
+        store="memory://" if settings.state_in_memory else f"{spill.SCHEME}://{settings.state_dir.resolve()}",
         autodiscover=False,
         web_enabled=False,  # the FastAPI gateway is served by our own uvicorn service instead
         topic_partitions=PARTITIONS,

@@ -67,11 +67,11 @@ def install(services: Any) -> None:
         pid, oid = data["product_id"], data["order_id"]
         key = catalog.reservation_key(pid, oid)
         product = products.get(pid)
-        decision, reservation, answer = catalog.reserve(product, reservations.get(key), data, ctx.event.id,
-                                                        iso(ctx.event.time))
-        if reservation is not None:
-            reservations[key] = reservation
-        await apply(ctx, products, pid, decision)
+        decision, rejected, answer = catalog.reserve(product, reservations.get(key), data, ctx.event.id,
+                                                     iso(ctx.event.time))
+        await apply(ctx, products, pid, decision)  # the stock and its hold: one record
+        if rejected is not None:
+            reservations[key] = rejected
         if answer == catalog.RESERVED:
             await answer_order(ctx, oid, "stock_reserved", product_id=pid)
         else:
@@ -83,17 +83,21 @@ def install(services: Any) -> None:
     async def release(data: dict[str, Any], ctx: Context) -> None:
         pid, oid = data["product_id"], data["order_id"]
         key = catalog.reservation_key(pid, oid)
-        decision, reservation = catalog.release(products.get(pid), reservations.get(key), data, ctx.event.id,
-                                                iso(ctx.event.time))
-        if reservation is not None:
-            reservations[key] = reservation
+        decision, ended = catalog.release(products.get(pid), reservations.get(key), data, ctx.event.id,
+                                          iso(ctx.event.time))
+        if ended is not None:  # how the hold ended first, then the product: see domain/catalog.py
+            reservations[key] = ended
         await apply(ctx, products, pid, decision)
 
     @dispatcher.on(COMMIT)
     async def commit(data: dict[str, Any], ctx: Context) -> None:
-        key = catalog.reservation_key(data["product_id"], data["order_id"])
-        reservation = catalog.commit(reservations.get(key), iso(ctx.event.time))
-        if reservation is not None:
-            reservations[key] = reservation
+        pid, oid = data["product_id"], data["order_id"]
+        key = catalog.reservation_key(pid, oid)
+        decision, sold = catalog.commit(products.get(pid), reservations.get(key), oid, ctx.event.id,
+                                        iso(ctx.event.time))
+        if sold is not None:
+            reservations[key] = sold
+        if decision.state is not None:
+            products[pid] = decision.state  # the hold dropped: no event, no reply (commit is one-way)
 
     services.app.agent(raw_topic(services.app, CATALOG_COMMANDS), name="catalog")(stream_agent(dispatcher))

@@ -113,9 +113,14 @@ def set_stock(existing: dict[str, Any] | None, cmd: dict[str, Any], cause: str, 
 
 
 # ---- inventory: stock reservations for orders ----------------------------------------------
-# A reservation lives in its own table keyed "product|order", in the product's partition, so it is
-# decided by the same agent as the product's stock. Its state survives its end (released, sold,
-# rejected): a duplicate or late command for it is recognised and answered the same way.
+# A unit held for an order is recorded in the product itself (`held`: order id -> quantity), in the
+# same record as the stock it was taken from: one write, so a crash can never keep one without the
+# other. (Kept in two tables, a SIGKILL between the two changelog writes once left a reservation
+# whose stock was never taken, and a replay trusted it: one unit too many on the shelf.)
+# The reservations table, keyed "product|order" in the product's partition, remembers how a hold
+# ended (rejected, released, sold), so a duplicate or late command is answered the same way. An
+# ending is written before the product change that drops the hold: a crash between the two leaves
+# the hold in place, and the replayed command finishes it.
 RESERVED, REJECTED, RELEASED, SOLD = "reserved", "rejected", "released", "sold"
 
 
@@ -123,39 +128,73 @@ def reservation_key(product_id: str, order_id: str) -> str:
     return f"{product_id}|{order_id}"
 
 
+def _held(product: dict[str, Any] | None) -> dict[str, int]:
+    return (product or {}).get("held") or {}
+
+
+def _holding(product: dict[str, Any] | None, reservation: dict[str, Any] | None, order_id: str) -> int | None:
+    """The quantity held for the order, if any. A reservation record still "reserved" was written by
+    the two-table design (before `held`), which took its stock with it."""
+    if order_id in _held(product):
+        return _held(product)[order_id]
+    if reservation is not None and reservation["state"] == RESERVED:
+        return reservation["quantity"]
+    return None
+
+
+def _without_hold(product: dict[str, Any], order_id: str) -> dict[str, int]:
+    return {oid: qty for oid, qty in _held(product).items() if oid != order_id}
+
+
 def reserve(product: dict[str, Any] | None, reservation: dict[str, Any] | None, cmd: dict[str, Any],
             cause: str, at: str) -> tuple[Decision, dict[str, Any] | None, str]:
-    """-> (decision on the product, new reservation or None, answer: reserved | rejected)."""
-    if reservation is not None:  # a duplicate or a late repeat: the same answer as the first time
-        return Decision(), None, RESERVED if reservation["state"] in (RESERVED, SOLD) else REJECTED
-    qty = cmd["quantity"]
-    if product is not None and product.get("last_cause") == cause:  # replay; the reservation write was lost
-        return replayed(product, cause), {"state": RESERVED, "quantity": qty, "at": at}, RESERVED
+    """-> (decision on the product, reservation record to write or None, answer: reserved | rejected)."""
+    if (again := replayed(product, cause)) is not None:  # this very command took the stock already
+        return again, None, RESERVED
+    oid, qty = cmd["order_id"], cmd["quantity"]
+    if _holding(product, reservation, oid) is not None:  # a duplicate
+        return Decision(), None, RESERVED
+    if reservation is not None:  # it ended: the same answer as the first time
+        return Decision(), None, RESERVED if reservation["state"] == SOLD else REJECTED
     if product is None or product["stock"] < qty:
         available = 0 if product is None else product["stock"]
         return Decision(), {"state": REJECTED, "quantity": qty, "available": available, "at": at}, REJECTED
-    decision = _apply_changes(product, {"stock": product["stock"] - qty}, cause, at, "reserved", cmd["order_id"])
-    return decision, {"state": RESERVED, "quantity": qty, "at": at}, RESERVED
+    decision = _apply_changes(product, {"stock": product["stock"] - qty, "held": {**_held(product), oid: qty}},
+                              cause, at, "reserved", oid)
+    return decision, None, RESERVED
 
 
 def release(product: dict[str, Any] | None, reservation: dict[str, Any] | None, cmd: dict[str, Any],
             cause: str, at: str) -> tuple[Decision, dict[str, Any] | None]:
-    """Give held stock back. Releasing an unknown reservation records it, so a late reserve is refused."""
-    if product is not None and product.get("last_cause") == cause:  # replay; the reservation write was lost
-        return replayed(product, cause), {**(reservation or {"quantity": 0}), "state": RELEASED, "at": at}
-    if reservation is None:
-        return Decision(), {"state": RELEASED, "quantity": 0, "at": at}
-    if reservation["state"] != RESERVED:
-        return Decision(), None
-    qty = reservation["quantity"]
+    """Give held stock back. Releasing an unknown reservation records it, so a late reserve is refused.
+    -> (decision on the product, reservation record to write first, or None)."""
+    oid = cmd["order_id"]
+    if (again := replayed(product, cause)) is not None:  # the stock went back already
+        lost = reservation is None  # its record went in another changelog: write it again
+        return again, {"state": RELEASED, "quantity": product.get("last_stock_delta", 0), "at": at} if lost else None
+    qty = _holding(product, reservation, oid)
+    if reservation is not None and reservation["state"] == SOLD:
+        return Decision(), None  # a sale is final
+    ended = {"state": RELEASED, "quantity": qty or 0, "at": at}
+    if qty is None:
+        return Decision(), ended if reservation is None else None
     decision = Decision()
     if product is not None:
-        decision = _apply_changes(product, {"stock": product["stock"] + qty}, cause, at, "released", cmd["order_id"])
-    return decision, {**reservation, "state": RELEASED, "at": at}
+        decision = _apply_changes(product, {"stock": product["stock"] + qty, "held": _without_hold(product, oid)},
+                                  cause, at, "released", oid)
+    return decision, ended if reservation is None or reservation["state"] != RELEASED else None
 
 
-def commit(reservation: dict[str, Any] | None, at: str) -> dict[str, Any] | None:
-    """The sale is final: the held stock is sold (it never returns to the shelf)."""
-    if reservation is None or reservation["state"] != RESERVED:
-        return None
-    return {**reservation, "state": SOLD, "at": at}
+def commit(product: dict[str, Any] | None, reservation: dict[str, Any] | None, order_id: str,
+           cause: str, at: str) -> tuple[Decision, dict[str, Any] | None]:
+    """The sale is final: the held stock is sold (it never returns to the shelf).
+    -> (decision on the product: the hold dropped; reservation record to write first, or None)."""
+    qty = _holding(product, reservation, order_id)
+    if qty is None and (reservation is None or reservation["state"] != SOLD):
+        return Decision(), None  # nothing held (rejected, released): nothing to sell
+    sold = None if reservation is not None and reservation["state"] == SOLD else \
+        {"state": SOLD, "quantity": qty, "at": at}
+    decision = Decision()
+    if product is not None and order_id in _held(product):
+        decision = _apply_changes(product, {"held": _without_hold(product, order_id)}, cause, at, "sold", order_id)
+    return decision, sold

@@ -66,47 +66,79 @@ def test_set_stock():
         "not_found"
 
 
+def reserve(product, reservation=None, order="o1", qty=1, cause="r1"):
+    return catalog.reserve(product, reservation, {"order_id": order, "product_id": "p", "quantity": qty}, cause, AT)
+
+
 def test_the_last_unit_goes_to_exactly_one_order():
     product = {**created(), "stock": 1}
-    first, reservation, answer = catalog.reserve(product, None, {"order_id": "o1", "product_id": "p", "quantity": 1},
-                                                 "r1", AT)
-    assert answer == catalog.RESERVED and first.state["stock"] == 0 and reservation["state"] == catalog.RESERVED
-    second, rejected, answer2 = catalog.reserve(first.state, None, {"order_id": "o2", "product_id": "p", "quantity": 1},
-                                                "r2", AT)
+    first, record, answer = reserve(product)
+    assert answer == catalog.RESERVED and first.state["stock"] == 0 and first.state["held"] == {"o1": 1}
+    assert record is None  # the hold is in the product record, with the stock it took
+    second, rejected, answer2 = reserve(first.state, order="o2", cause="r2")
     assert answer2 == catalog.REJECTED and second.state is None and rejected["available"] == 0
 
 
 def test_reservations_are_idempotent_and_releases_give_stock_back_once():
-    product = created()
-    decision, reservation, _ = catalog.reserve(product, None, {"order_id": "o1", "product_id": "p", "quantity": 2},
-                                               "r1", AT)
+    decision, _, _ = reserve(created(), qty=2)
     product = decision.state
-    again, none, answer = catalog.reserve(product, reservation, {"order_id": "o1", "product_id": "p", "quantity": 2},
-                                          "r1-dup", AT)
+    again, none, answer = reserve(product, qty=2, cause="r1-dup")
     assert answer == catalog.RESERVED and again.state is None and none is None
-    released, record = catalog.release(product, reservation, {"order_id": "o1", "product_id": "p"}, "x1", AT)
-    assert released.state["stock"] == 3 and record["state"] == catalog.RELEASED
+    released, record = catalog.release(product, None, {"order_id": "o1", "product_id": "p"}, "x1", AT)
+    assert released.state["stock"] == 3 and released.state["held"] == {} and record["state"] == catalog.RELEASED
     twice, _ = catalog.release(released.state, record, {"order_id": "o1", "product_id": "p"}, "x2", AT)
     assert twice.state is None
+    late, _, answer = reserve(released.state, record, qty=2, cause="r1-late")
+    assert answer == catalog.REJECTED and late.state is None
 
 
 def test_a_release_before_its_reservation_blocks_the_late_reservation():
     product = created()
     _, record = catalog.release(product, None, {"order_id": "o1", "product_id": "p"}, "x1", AT)
-    reserve = {"order_id": "o1", "product_id": "p", "quantity": 1}
-    decision, _, answer = catalog.reserve(product, record, reserve, "r1", AT)
+    decision, _, answer = reserve(product, record)
     assert answer == catalog.REJECTED and decision.state is None
 
 
-def test_a_replayed_reservation_whose_record_was_lost_does_not_take_stock_twice():
-    product = created()
-    decision, _, _ = catalog.reserve(product, None, {"order_id": "o1", "product_id": "p", "quantity": 2}, "r1", AT)
-    replay, record, answer = catalog.reserve(decision.state, None, {"order_id": "o1", "product_id": "p",
-                                                                    "quantity": 2}, "r1", AT)
-    assert answer == catalog.RESERVED and replay.state is None and record["state"] == catalog.RESERVED
+def test_a_replayed_reservation_does_not_take_stock_twice():
+    decision, _, _ = reserve(created(), qty=2)
+    replay, record, answer = reserve(decision.state, qty=2)
+    assert answer == catalog.RESERVED and replay.state is None and record is None
+    assert [e[0] for e in replay.events] == [e[0] for e in decision.events]  # the same events, re-emitted
 
 
-def test_commit_makes_the_sale_final():
-    reservation = {"state": catalog.RESERVED, "quantity": 1}
-    assert catalog.commit(reservation, AT)["state"] == catalog.SOLD
-    assert catalog.commit({"state": catalog.RELEASED, "quantity": 1}, AT) is None
+def test_a_release_whose_product_write_was_lost_gives_the_stock_back_when_replayed():
+    """The release's record (written first) survived a crash, its product change did not."""
+    product = reserve(created(), qty=2)[0].state
+    _, ended = catalog.release(product, None, {"order_id": "o1", "product_id": "p"}, "x1", AT)
+    replay, again = catalog.release(product, ended, {"order_id": "o1", "product_id": "p"}, "x1", AT)
+    assert replay.state["stock"] == 3 and replay.state["held"] == {} and again is None
+
+
+def test_a_release_whose_record_was_lost_writes_it_again_when_replayed():
+    product = reserve(created(), qty=2)[0].state
+    decision, _ = catalog.release(product, None, {"order_id": "o1", "product_id": "p"}, "x1", AT)
+    replay, ended = catalog.release(decision.state, None, {"order_id": "o1", "product_id": "p"}, "x1", AT)
+    assert replay.state is None and ended["state"] == catalog.RELEASED
+    assert reserve(decision.state, ended, cause="r1-late")[2] == catalog.REJECTED
+
+
+def test_commit_makes_the_sale_final_and_drops_the_hold():
+    product = reserve(created(), qty=2)[0].state
+    decision, sold = catalog.commit(product, None, "o1", "c1", AT)
+    assert sold["state"] == catalog.SOLD and decision.state["held"] == {} and decision.state["stock"] == 1
+    assert decision.events == []  # stock did not change
+    # its product write lost in a crash: the replay drops the hold, the record stays as written
+    replay, again = catalog.commit(product, sold, "o1", "c1", AT)
+    assert replay.state["held"] == {} and again is None
+    # released or rejected: nothing to sell
+    assert catalog.commit(created(), {"state": catalog.RELEASED, "quantity": 1}, "o1", "c2", AT) == (
+        catalog.Decision(), None)
+    assert catalog.release(decision.state, sold, {"order_id": "o1", "product_id": "p"}, "x9", AT)[0].state is None
+
+
+def test_a_hold_of_the_two_table_design_is_still_released():
+    """A reservation record "reserved" (written before `held` existed) took its stock with it."""
+    product = {**created(), "stock": 1}
+    legacy = {"state": catalog.RESERVED, "quantity": 2, "at": AT}
+    decision, ended = catalog.release(product, legacy, {"order_id": "o1", "product_id": "p"}, "x1", AT)
+    assert decision.state["stock"] == 3 and ended["state"] == catalog.RELEASED
