@@ -79,9 +79,9 @@ def main(argv: list[str] | None = None) -> list[Table]:
     t2.add(rss[0][1], mid[1], rss[-1][1], f"{result.late_slope:+.2f}", result.kb_per_order,
            f"{result.reads_only_slope:+.2f}")
     t2.notes.append("RSS of the worker process from /proc every 2 s; slopes are least-squares fits, over the second "
-                    "half of the mixed traffic and over a read-only phase after it. Tables live in memory "
-                    "(memory:// store plus the replicated read model), so the worker grows with the orders it "
-                    "keeps; the read-only phase shows whether serving requests leaks.")
+                    "half of the mixed traffic and over a read-only phase after it. Table state is spilled to a "
+                    "local RocksDB (gamevault/tables/spill.py) with bounded caches (24 MB), so the worker grows "
+                    "until those fill, then stays flat; the read-only phase shows whether serving requests leaks.")
     tables = [t1, t2]
     publish(tables, "bench.soak", argv, args.no_record)
     return tables

@@ -5,25 +5,23 @@ this agent takes them in batches (`take_events`) and folds a batch in memory (do
 then writes, into the product's changelog partition, the batch's aggregates first and its votes
 second: the order that makes a crash at any point recoverable by replay. Each vote is a small record
 of its own, so a write never grows with a product's popularity. Last, the per-product projection
-the read side replicates, and one RatingChanged event per touched product per batch.
+the read side replicates, and one RatingChanged event per touched product per batch. All of it goes
+out as one record batch per partition (tables/bulk.py), not as a Faust send per record.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import weakref
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
-from faust.streams import _current_event
 
 from gamevault.agents.app import raw_topic
 from gamevault.domain import ratings
 from gamevault.metrics import EVENTS_PROCESSED
 from gamevault.streams.envelope import new_event, utcnow
 from gamevault.streams.topics import CATALOG_EVENTS, REVIEWS_EVENTS
+from gamevault.tables.bulk import BulkWriter
 
 log = logging.getLogger(__name__)
 SOURCE = "/gamevault/catalog"
@@ -32,18 +30,9 @@ BATCH, WITHIN_S = 2000, 0.05
 RELEVANT = (ratings.APPROVED.encode(), ratings.RETRACTED.encode())
 
 
-@contextlib.contextmanager
-def in_partition_of(event: Any) -> Iterator[None]:
-    """Faust writes a table change to the changelog partition of the event being processed."""
-    token = _current_event.set(weakref.ref(event))
-    try:
-        yield
-    finally:
-        _current_event.reset(token)
-
-
 def install(services: Any) -> None:
-    app, producer = services.app, services.producer
+    app = services.app
+    writer = BulkWriter(app)
     table, totals_table = services.tables.ratings, services.tables.rating_totals
 
     async def aggregate(stream: Any) -> None:
@@ -71,23 +60,18 @@ def install(services: Any) -> None:
                 events.append((pid, rid, kind, data.get("rating"), version, msg.offset))
                 last_event[pid] = event
         aggregates, votes = ratings.fold(events, table.get)
-        by_partition: dict[int, tuple[Any, list, list]] = {}  # partition -> (an event, its aggregates, its votes)
+        # a product's records go to its partition (that of its events, as Faust places table writes),
+        # the aggregates before the votes: see the domain
         for pid, aggregate in aggregates.items():
-            event = last_event[pid]
-            by_partition.setdefault(event.message.partition, (event, [], []))[1].append((pid, aggregate))
+            writer.set(table, pid, aggregate, last_event[pid].message.partition)
         for key, vote in votes.items():
-            by_partition[last_event[ratings.product_of(key)].message.partition][2].append((key, vote))
-        for event, product_aggregates, partition_votes in by_partition.values():
-            with in_partition_of(event):
-                for pid, aggregate in product_aggregates:  # aggregates before votes: see the domain
-                    table[pid] = aggregate
-                for key, vote in partition_votes:
-                    table[key] = vote
-                for pid, aggregate in product_aggregates:
-                    totals_table[pid] = {**ratings.public(aggregate), "version": aggregate["offset"]}
+            writer.set(table, key, vote, last_event[ratings.product_of(key)].message.partition)
         for pid, aggregate in aggregates.items():
-            changed = new_event(CHANGED, SOURCE, ratings.public(aggregate), subject=pid, time=utcnow())
-            await producer.send(CATALOG_EVENTS.name, pid.encode(), changed.to_json())
+            shown = ratings.public(aggregate)
+            writer.set(totals_table, pid, {**shown, "version": aggregate["offset"]}, last_event[pid].message.partition)
+            changed = new_event(CHANGED, SOURCE, shown, subject=pid, time=utcnow())
+            writer.send(CATALOG_EVENTS.name, CATALOG_EVENTS.partitions, pid.encode(), changed.to_json())
+        await writer.flush()
 
     aggregate.__name__ = aggregate.__qualname__ = "ratings_agent"
     app.agent(raw_topic(app, REVIEWS_EVENTS), name="ratings")(aggregate)
