@@ -6,15 +6,19 @@ import logging
 import time
 from typing import Any
 
-from aiokafka.partitioner import murmur2
-
 from gamevault.agents.app import raw_topic
 from gamevault.agents.runtime import Context, Dispatcher, reject, stream_agent
 from gamevault.domain import orders
 from gamevault.domain.orders import FINAL, Step, Timeouts
 from gamevault.metrics import SAGA_TRANSITIONS
 from gamevault.streams.envelope import new_event
-from gamevault.streams.topics import CATALOG_COMMANDS, LOGISTICS_COMMANDS, ORDERS_COMMANDS, PAYMENTS_COMMANDS
+from gamevault.streams.topics import (
+    CATALOG_COMMANDS,
+    LOGISTICS_COMMANDS,
+    ORDERS_COMMANDS,
+    PAYMENTS_COMMANDS,
+    partition_of,
+)
 
 log = logging.getLogger(__name__)
 SOURCE = "/gamevault/orders"
@@ -28,9 +32,8 @@ TARGETS = {"catalog": CATALOG_COMMANDS, "payments": PAYMENTS_COMMANDS, "logistic
            "orders": ORDERS_COMMANDS}
 
 
-def partition_of(key: str, partitions: int = ORDERS_COMMANDS.partitions) -> int:
-    """The partition Kafka's default partitioner gives a key (murmur2, as aiokafka and kafka-python)."""
-    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+def order_partition(order_id: str) -> int:
+    return partition_of(order_id.encode(), ORDERS_COMMANDS.partitions)
 
 
 class DeadlineIndex:
@@ -50,7 +53,7 @@ class DeadlineIndex:
     def due(self, now: float, mine: set[int]) -> list[tuple[str, float]]:
         out = []
         for order_id, deadline in self.deadlines.items():
-            if deadline <= now and self.sent.get(order_id) != deadline and partition_of(order_id) in mine:
+            if deadline <= now and self.sent.get(order_id) != deadline and order_partition(order_id) in mine:
                 self.sent[order_id] = deadline
                 out.append((order_id, deadline))
         return out
@@ -162,7 +165,7 @@ def install(services: Any) -> None:
         # Only this worker's orders are decoded (values are JSON bytes): a scan of all is a second per 100k.
         if mine != last_rebuild[1] or now - last_rebuild[0] > 60.0:
             last_rebuild[:] = [now, mine]
-            for oid in [k for k in tables.orders if partition_of(k) in mine]:
+            for oid in [k for k in tables.orders if order_partition(k) in mine]:
                 order = tables.orders.get(oid)
                 if order is not None:
                     index.track(oid, order)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from aiokafka.partitioner import murmur2
+
 PARTITIONS = 8
 DAY_MS = 24 * 3600 * 1000
 
@@ -147,3 +149,8 @@ def topic(name: str) -> TopicSpec:
         return BY_NAME[name]
     except KeyError:
         raise KeyError(f"{name!r} is not in the topic catalogue") from None
+
+
+def partition_of(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner gives a key (murmur2, as aiokafka and kafka-python)."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions

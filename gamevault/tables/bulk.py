@@ -19,17 +19,12 @@ from collections import defaultdict
 from typing import Any
 
 import orjson
-from aiokafka.partitioner import murmur2
 
 from gamevault.jsonbytes import kept
+from gamevault.streams.topics import partition_of
 from gamevault.tables.definitions import JsonTable
 
 log = logging.getLogger(__name__)
-
-
-def partition_of(key: bytes, partitions: int) -> int:
-    """The partition Kafka's default partitioner gives a key (murmur2, as aiokafka and kafka-python)."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 class BulkWriter:

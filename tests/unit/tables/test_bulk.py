@@ -9,7 +9,8 @@ import orjson
 from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.record.default_records import DefaultRecordBatch
 
-from gamevault.tables.bulk import BulkWriter, partition_of
+from gamevault.streams.topics import partition_of
+from gamevault.tables.bulk import BulkWriter
 from gamevault.tables.definitions import JsonTable
 
 
