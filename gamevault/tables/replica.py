@@ -3,9 +3,9 @@
 Faust partitions a table among the workers of a group, so the worker a client reaches may not own
 the key it asks for (NOTES.md: a local read on the non-owner returned 0 instead of 5). Instead of
 forwarding reads, every worker tails the table's compacted changelog topic, all partitions, with
-its own group-less consumer, and keeps the whole table in memory. Reads are then local, fast and
-correct on any worker, and keep working through rebalances. The replicas that grow with the business
-keep their values in the process's spill (see spill.py), not in the heap.
+its own group-less consumer, and keeps a full local copy. Reads are then local, fast and correct on
+any worker, and keep working through rebalances. The replicas that grow with the business keep their
+values in the process's spill (see spill.py), not in the heap.
 
 Consistency: a worker applies the state a command returned before answering the request (read your
 writes on the worker that took the write). A read that misses first catches up to the changelog's

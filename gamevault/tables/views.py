@@ -21,8 +21,8 @@ class KeyIndex:
 
     def __init__(self, replica: TableReplica, field: str, spill: Spill | None = None) -> None:
         self.field = field
-        self.by_owner: dict[str, set[str]] = defaultdict(set)
         self.pairs = spill.map(f"index/{replica.spec.name}/{field}") if spill is not None else None
+        self.by_owner: dict[str, set[str]] = defaultdict(set)  # used without a spill only
         replica.subscribe(self._on_change)
 
     def _on_change(self, key: str, old: dict | None, new: dict | None) -> None:
