@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: run test test-all venv lint bench clean
+.PHONY: run test test-quick venv lint bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,11 +16,11 @@ venv: $(BIN)/.installed
 run: venv  ## start everything (Kafka, topics, workers + API, simulators, warehouse sink) with demo data
 	$(BIN)/gamevault up --demo
 
-test: venv  ## the suite (all but the `slow` scenarios), against a real Kafka broker the tests start themselves
-	$(BIN)/pytest -m "not slow"
+test: venv  ## the whole suite (the slow 3-broker failover too), against real Kafka brokers the tests start themselves
+	$(BIN)/pytest --durations=15
 
-test-all: venv  ## also the slow scenario: the 3-broker cluster failover
-	$(BIN)/pytest
+test-quick: venv  ## all but the `slow` scenario (the 3-broker failover, about 1.5 minutes)
+	$(BIN)/pytest -m "not slow"
 
 lint: venv
 	$(BIN)/ruff check gamevault tests bench

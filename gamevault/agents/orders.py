@@ -165,10 +165,8 @@ def install(services: Any) -> None:
         # Only this worker's orders are decoded (values are JSON bytes): a scan of all is a second per 100k.
         if mine != last_rebuild[1] or now - last_rebuild[0] > 60.0:
             last_rebuild[:] = [now, mine]
-            for oid in [k for k in tables.orders if order_partition(k) in mine]:
-                order = tables.orders.get(oid)
-                if order is not None:
-                    index.track(oid, order)
+            for oid, order in list(tables.orders.items(where=lambda k: order_partition(k) in mine)):
+                index.track(oid, order)
         for oid, deadline in index.due(now, mine):
             command = new_event(SAGA + "deadline", SOURCE, {"order_id": oid, "deadline": deadline}, subject=oid)
             await services.producer.send(ORDERS_COMMANDS.name, oid.encode(), command.to_json())

@@ -6,6 +6,7 @@ For fault tests and benchmarks of replication (RF 3, min.insync.replicas 2): eac
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from gamevault.broker.local import LocalKafka, _cluster_id, free_port
@@ -48,6 +49,8 @@ class LocalCluster:
         for node, proc in launched:
             node.wait_ready(proc, timeout)
 
-    def stop(self) -> None:
-        for node in self.nodes:
-            node.stop(echo=lambda m: None)
+    def stop(self, timeout: float = 20.0) -> None:
+        """Stop every node at once. One by one, the last node standing waits for a quorum that is gone
+        (its controlled shutdown needs an active controller) until its timeout: a minute per stop."""
+        with ThreadPoolExecutor(len(self.nodes)) as pool:
+            list(pool.map(lambda node: node.stop(timeout, echo=lambda m: None), self.nodes))

@@ -6,7 +6,7 @@ grows, which keeps the read replicas monotonic (see `replica.py`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -51,8 +51,11 @@ class JsonTable:
     def keys(self) -> Iterator[str]:
         return iter(self.table.keys())
 
-    def items(self) -> Iterator[tuple[str, Any]]:
-        return ((key, orjson.loads(raw)) for key, raw in self.table.items())
+    def items(self, where: Callable[[str], bool] | None = None) -> Iterator[tuple[str, Any]]:
+        """The decoded values, of the keys `where` accepts only (one scan; the others stay bytes).
+        An empty value is a key being deleted during recovery (see spill.py): skipped."""
+        return ((key, orjson.loads(raw)) for key, raw in self.table.items()
+                if raw and (where is None or where(key)))
 
 
 @dataclass

@@ -22,7 +22,7 @@ class KeyIndex:
     def __init__(self, replica: TableReplica, field: str, spill: Spill | None = None) -> None:
         self.field = field
         self.pairs = spill.map(f"index/{replica.spec.name}/{field}") if spill is not None else None
-        self.by_owner: dict[str, set[str]] = defaultdict(set)  # used without a spill only
+        self.by_owner: dict[str, set[str]] = defaultdict(set) if spill is None else {}  # no spill only
         replica.subscribe(self._on_change)
 
     def _on_change(self, key: str, old: dict | None, new: dict | None) -> None:

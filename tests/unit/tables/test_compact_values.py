@@ -39,6 +39,12 @@ def test_a_json_table_holds_bytes_and_returns_the_dicts_written():
     assert "o1" not in table
 
 
+def test_items_decodes_only_the_keys_asked_for_and_skips_keys_being_deleted():
+    faust_table = {"o1": orjson.dumps(ORDER), "o2": b"not json", "o3": b""}  # o3: deleted mid-recovery
+    table = JsonTable(faust_table)
+    assert list(table.items(where=lambda key: key == "o1")) == [("o1", ORDER)]  # o2 is never decoded
+    assert dict(table.items(where=lambda key: key != "o2")) == {"o1": ORDER}
+
 def test_a_compact_replica_reads_like_a_plain_one():
     changes = {True: [], False: []}
     replicas = {compact: TableReplica(t.ORDERS_TABLE, compact=compact) for compact in (True, False)}
