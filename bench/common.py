@@ -87,6 +87,15 @@ def publish(tables: Sequence[Table], module: str, argv: list[str] | None, no_rec
         record(tables, f"python -m {module} " + " ".join(argv if argv is not None else sys.argv[1:]))
 
 
+BROKER_PIDS: dict[str, int] = {}  # bootstrap -> JVM pid, for the benchmarks that account CPU per process
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (/proc/<pid>/stat, clock ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
 def private_broker(heap: str = "1g") -> Iterator[str]:
     """A fresh single-node broker (the project's own LocalKafka) for the benchmark's duration."""
@@ -96,7 +105,7 @@ def private_broker(heap: str = "1g") -> Iterator[str]:
     jars = LocalKafka(REPO / ".gamevault").install(echo=lambda m: print(m, file=sys.stderr))
     with tempfile.TemporaryDirectory(prefix="gv-bench-") as home:
         broker = LocalKafka(Path(home), free_port(span=2), libs_dir=jars, heap=heap)
-        broker.start(echo=lambda m: print(m, file=sys.stderr))
+        BROKER_PIDS[broker.bootstrap] = broker.start(echo=lambda m: print(m, file=sys.stderr)).pid
         try:
             ensure_topics(broker.bootstrap)
             yield broker.bootstrap

@@ -25,11 +25,12 @@ from pathlib import Path
 import httpx
 import orjson
 
-from bench.common import Table, percentile, private_broker, publish
+from bench.common import BROKER_PIDS, Table, cpu_seconds, percentile, private_broker, publish
 from bench.raw_kafka import measure as raw_measure
 from gamevault.broker.local import free_port
 
 ADDRESS = {"recipient": "Bench", "line1": "Av. Benchmark 1", "city": "Lima", "postal_code": "15074"}
+CPU_PARTS = ["workers", "simulators", "broker", "bench client"]
 PAYMENTS = [{"provider": "paypal", "payer_email": "b@gamevault.test"},
             {"provider": "yape", "phone": "987654321", "approval_code": "123456"},
             {"provider": "plin", "phone": "987654321"}]
@@ -147,9 +148,15 @@ def scenario(workers: int, args: argparse.Namespace) -> dict:
             done = Completions(bootstrap)
             asyncio.run(place_many(url, products, buyers, 60, 20, None))  # warm-up
             time.sleep(3)
+            parts = {"workers": [p.pid for p in procs[1:]], "simulators": [procs[0].pid],
+                     "broker": [BROKER_PIDS[bootstrap]]}
+            cpu0 = {name: sum(map(cpu_seconds, pids)) for name, pids in parts.items()}
+            client0 = time.process_time()
             t0 = time.time()
             placed = asyncio.run(place_many(url, products, buyers, args.orders, args.concurrency, None))
             wait_done(done, placed)
+            cpu = {name: sum(map(cpu_seconds, pids)) - cpu0[name] for name, pids in parts.items()}
+            cpu["bench client"] = time.process_time() - client0
             last = max(done.done[o][0] for o in placed if o in done.done)
             completed = sum(done.done.get(o, (0, ""))[1] == "completed" for o in placed)
             throughput = completed / (last - t0)
@@ -162,7 +169,8 @@ def scenario(workers: int, args: argparse.Namespace) -> dict:
                        if done.done.get(o, (0, ""))[1] == "completed"]
                 latency[rate] = (len(run), len(lat), lat)
             done.close()
-            return {"throughput": throughput, "completed": completed, "placed": len(placed), "latency": latency}
+            return {"throughput": throughput, "completed": completed, "placed": len(placed), "latency": latency,
+                    "cpu_ms": {name: seconds * 1000 / max(completed, 1) for name, seconds in cpu.items()}}
         finally:
             for p in procs:
                 p.terminate()
@@ -197,7 +205,20 @@ def main(argv: list[str] | None = None) -> list[Table]:
             t2.add(w, rate, placed, completed, percentile(lat, 50), percentile(lat, 95), percentile(lat, 99))
     t2.notes.append("Each order crosses ~12 Kafka hops (commands, replies, webhooks stored in Kafka) and 3-4 HTTP "
                     "calls to the gateway and carrier simulators. Goal: p99 under 500 ms at 100 orders/s.")
-    tables = [t1, t2]
+    cores = os.cpu_count() or 1
+    t3 = Table("Order saga: CPU per completed order, by process (throughput run)",
+               ["workers", *(f"{name} ms" for name in CPU_PARTS), "all ms",
+                f"ceiling on {cores} cores, orders/s", "ceiling with a free worker, orders/s"])
+    for w, res in results.items():
+        ms = res["cpu_ms"]
+        total = sum(ms.values())
+        t3.add(w, *(ms[name] for name in CPU_PARTS), total, cores * 1000 / total,
+               cores * 1000 / (total - ms["workers"]))
+    t3.notes.append("CPU seconds (user + system, /proc) each process used from the first placement to the last "
+                    "completion, divided by the orders completed. Everything shares the machine's cores, so "
+                    "cores / (CPU per order) bounds the throughput; the last column is that bound if the "
+                    "workers cost nothing: the simulators, the broker and the load generator alone.")
+    tables = [t1, t2, t3]
     publish(tables, "bench.saga", argv, args.no_record)
     return tables
 
