@@ -5,6 +5,7 @@ from __future__ import annotations
 import tracemalloc
 
 import orjson
+import pytest
 
 from gamevault.jsonbytes import kept
 from gamevault.streams import topics as t
@@ -44,6 +45,19 @@ def test_items_decodes_only_the_keys_asked_for_and_skips_keys_being_deleted():
     table = JsonTable(faust_table)
     assert list(table.items(where=lambda key: key == "o1")) == [("o1", ORDER)]  # o2 is never decoded
     assert dict(table.items(where=lambda key: key != "o2")) == {"o1": ORDER}
+
+def test_reads_of_a_faust_table_go_to_its_store_and_an_emptied_key_is_absent():
+    import faust
+
+    table = faust.App("gv-unit-json-table", store="memory://").Table("orders")  # never started
+    table.data["o1"] = orjson.dumps(ORDER)  # as recovery (or tables/bulk.py) writes the store
+    table.data["o2"] = b""  # recovery's deleted key, before it pops it
+    wrapped = JsonTable(table)
+    assert wrapped.held is table.data.data  # the store's own mapping: one lookup per read
+    assert wrapped.get("o1") == wrapped["o1"] == ORDER and "o1" in wrapped
+    assert wrapped.get("o2") is None and "o2" not in wrapped and wrapped.get("o3", {}) == {}
+    with pytest.raises(KeyError):
+        wrapped["o2"]
 
 def test_a_compact_replica_reads_like_a_plain_one():
     changes = {True: [], False: []}
