@@ -57,18 +57,18 @@ class JsonTable:
         return bool(self.held.get(key))
 
     def __len__(self) -> int:
-        return len(self.table)
+        return len(self.held)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.table)
+        return iter(self.held)
 
     def keys(self) -> Iterator[str]:
-        return iter(self.table.keys())
+        return iter(self.held)
 
     def items(self, where: Callable[[str], bool] | None = None) -> Iterator[tuple[str, Any]]:
-        """The decoded values, of the keys `where` accepts only (one scan; the others stay bytes).
-        An empty value is a key being deleted during recovery (see spill.py): skipped."""
-        return ((key, orjson.loads(raw)) for key, raw in self.table.items()
+        """The decoded values, of the keys `where` accepts only: one scan of the store (Faust's
+        `items()` looks each key up again), and the other values stay bytes."""
+        return ((key, orjson.loads(raw)) for key, raw in self.held.items()
                 if raw and (where is None or where(key)))
 
 
