@@ -38,9 +38,9 @@ class BulkWriter:
         """`table[key] = value`, its changelog record into `partition` (the partition of the event that
         caused it, as Faust does), sent at the next `flush()`."""
         raw = kept(value)
-        faust_table = table.table
-        faust_table.data[key] = raw  # the store only: Faust's per-record changelog send is what we avoid
-        self._records[(faust_table.changelog_topic.get_topic_name(), partition)].append((orjson.dumps(key), raw))
+        table.held[key] = raw  # the store only: Faust's per-record changelog send is what we avoid
+        changelog = table.table.changelog_topic.get_topic_name()
+        self._records[(changelog, partition)].append((orjson.dumps(key), raw))
 
     def send(self, topic: str, partitions: int, key: bytes, value: bytes) -> None:
         """A record keyed as Kafka's default partitioner would place it."""
