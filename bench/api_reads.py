@@ -26,7 +26,8 @@ import orjson
 
 from bench import loadgen
 from bench.common import REPO, Table, median, percentile, private_broker, publish
-from gamevault.broker.local import free_port
+from gamevault.broker.local import LocalKafka, free_port
+from gamevault.kafka_access import PLATFORM, KafkaAccess
 
 WORDS = [w for w in (  # noqa: SIM905 (a sentence of words reads better than a list)
     "shadow crystal neon iron silent eternal crimson golden lost frozen savage cosmic hidden wild ancient "
@@ -45,8 +46,8 @@ GENRES = ["action", "adventure", "rpg", "strategy", "sports", "racing", "puzzle"
           "simulation", "horror", "fighting", "roguelike", "indie"]
 
 
-def start_worker(bootstrap_port: int, home: Path, api_port: int) -> subprocess.Popen:
-    env = {**os.environ, "GAMEVAULT_HOME": str(home), "GAMEVAULT_KAFKA_PORT": str(bootstrap_port),
+def start_worker(broker: LocalKafka, home: Path, api_port: int) -> subprocess.Popen:
+    env = {**os.environ, "GAMEVAULT_HOME": str(home), **broker.client_env(),
            "GAMEVAULT_RATE_LIMIT_PER_MINUTE": "1000000000"}
     env.pop("GAMEVAULT_KAFKA_BOOTSTRAP", None)
     log = open(home / "worker.log", "ab")  # noqa: SIM115 (the child holds it)
@@ -80,11 +81,11 @@ def product_event(n: int, seller_id: str, rng: random.Random) -> tuple[str, byte
     return pid, orjson.dumps(event)
 
 
-async def load_catalog(bootstrap: str, seller_id: str, count: int) -> list[str]:
+async def load_catalog(access: KafkaAccess, seller_id: str, count: int) -> list[str]:
     from aiokafka import AIOKafkaProducer
 
     rng = random.Random(7)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=10)
+    producer = AIOKafkaProducer(**access.aiokafka(), acks="all", linger_ms=10)
     await producer.start()
     ids = []
     try:
@@ -115,11 +116,11 @@ def search_paths(rng: random.Random, n: int = 2000) -> list[str]:
     return paths
 
 
-def freshness(bootstrap: str, url: str, seller_id: str, samples: int) -> list[float]:
+def freshness(access: KafkaAccess, url: str, seller_id: str, samples: int) -> list[float]:
     """ms from the ingress record's broker ack to its new title being found by search."""
     from kafka import KafkaProducer
 
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0)
+    producer = KafkaProducer(**access.kafka_python(), acks="all", linger_ms=0)
     rng = random.Random(11)
     lags = []
     with httpx.Client(base_url=url, timeout=5) as http:
@@ -153,10 +154,10 @@ def main(argv: list[str] | None = None) -> list[Table]:
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args(argv)
     rng = random.Random(3)
-    with private_broker() as bootstrap, tempfile.TemporaryDirectory(prefix="gv-bench-api-") as tmp:
+    with private_broker() as broker, tempfile.TemporaryDirectory(prefix="gv-bench-api-") as tmp:
         home = Path(tmp)
         api_port, bare_port = free_port(), free_port()
-        worker = start_worker(int(bootstrap.rsplit(":", 1)[1]), home, api_port)
+        worker = start_worker(broker, home, api_port)
         bare = subprocess.Popen([sys.executable, "-m", "bench.bare_api", str(bare_port)], cwd=REPO)
         url = f"http://127.0.0.1:{api_port}"
         try:
@@ -168,7 +169,7 @@ def main(argv: list[str] | None = None) -> list[Table]:
                                                        "password": "bench-pass-1"}).json()["access_token"]
                 seller_id = http.get("/users/me", headers={"Authorization": f"Bearer {token}"}).json()["id"]
             t0 = time.perf_counter()
-            ids = asyncio.run(load_catalog(bootstrap, seller_id, args.products))
+            ids = asyncio.run(load_catalog(broker.access(PLATFORM), seller_id, args.products))
             while wait_ready(url)["read_models"]["products"] < args.products:
                 time.sleep(0.5)
             load_s = time.perf_counter() - t0
@@ -196,7 +197,7 @@ def main(argv: list[str] | None = None) -> list[Table]:
                 "GET /products?q=...": loadgen.run(loadgen.open_loop("127.0.0.1", api_port, searches,
                                                                      args.search_rate, args.seconds)),
             }
-            lags = freshness(bootstrap, url, seller_id, 200)
+            lags = freshness(broker.access(PLATFORM), url, seller_id, 200)
         finally:
             worker.terminate()
             bare.terminate()

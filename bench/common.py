@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gamevault.broker.local import LocalKafka
+
 REPO = Path(__file__).resolve().parents[1]
 BENCHMARKS_MD = REPO / "docs" / "BENCHMARKS.md"
 
@@ -97,18 +99,32 @@ def cpu_seconds(pid: int) -> float:
 
 
 @contextmanager
-def private_broker(heap: str = "1g") -> Iterator[str]:
-    """A fresh single-node broker (the project's own LocalKafka) for the benchmark's duration."""
-    from gamevault.broker.admin import ensure_topics
-    from gamevault.broker.local import LocalKafka, free_port
+def private_broker(heap: str = "1g", plaintext: bool = False) -> Iterator[LocalKafka]:
+    """A fresh single-node broker (the project's own LocalKafka, locked) for the benchmark's duration.
+
+    Clients connect with `broker.access(PLATFORM)`; GameVault processes of another home get
+    `broker.client_env()`. `plaintext`: also an unauthenticated listener (`broker.plaintext_port`) whose
+    anonymous clients may use the `bench-` topics, to measure what the locks cost."""
+    from gamevault.broker.acls import grant, platform_acls
+    from gamevault.broker.admin import admin_client, ensure_topics
+    from gamevault.broker.local import free_port
+    from gamevault.kafka_access import PLATFORM
 
     jars = LocalKafka(REPO / ".gamevault").install(echo=lambda m: print(m, file=sys.stderr))
     with tempfile.TemporaryDirectory(prefix="gv-bench-") as home:
-        broker = LocalKafka(Path(home), free_port(span=2), libs_dir=jars, heap=heap)
+        broker = LocalKafka(Path(home), free_port(span=4), libs_dir=jars, heap=heap,
+                            plaintext_port=free_port() if plaintext else None)
         BROKER_PIDS[broker.bootstrap] = broker.start(echo=lambda m: print(m, file=sys.stderr)).pid
         try:
-            ensure_topics(broker.bootstrap)
-            yield broker.bootstrap
+            ensure_topics(broker.access(PLATFORM))
+            admin = admin_client(broker.access())
+            try:  # bench topics: the platform owns gamevault*, these are the benchmark's own
+                grant(admin, platform_acls(PLATFORM, prefix="bench-"))
+                if plaintext:
+                    grant(admin, platform_acls("ANONYMOUS", prefix="bench-"))
+            finally:
+                admin.close()
+            yield broker
         finally:
             broker.stop(echo=lambda m: None)
 

@@ -28,8 +28,9 @@ import httpx
 import orjson
 
 from bench.common import Stopwatch, Table, percentile, private_broker, publish
-from gamevault.broker.local import free_port
+from gamevault.broker.local import LocalKafka, free_port
 from gamevault.domain import ratings
+from gamevault.kafka_access import PLATFORM, KafkaAccess
 
 TOPIC = "gamevault.reviews.events"
 
@@ -60,10 +61,10 @@ def events(n: int, products: int = 20_000, seed: int = 5) -> list[tuple[bytes, b
     return out
 
 
-async def produce(bootstrap: str, records: list[tuple[bytes, bytes]]) -> None:
+async def produce(access: KafkaAccess, records: list[tuple[bytes, bytes]]) -> None:
     from aiokafka import AIOKafkaProducer
 
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20, max_batch_size=512 * 1024)
+    producer = AIOKafkaProducer(**access.aiokafka(), acks="all", linger_ms=20, max_batch_size=512 * 1024)
     await producer.start()
     try:
         futures = [await producer.send(TOPIC, value, key=key) for key, value in records]
@@ -72,10 +73,10 @@ async def produce(bootstrap: str, records: list[tuple[bytes, bytes]]) -> None:
         await producer.stop()
 
 
-async def aiokafka_read(bootstrap: str, n: int, aggregate: bool) -> float:
+async def aiokafka_read(access: KafkaAccess, n: int, aggregate: bool) -> float:
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+    consumer = AIOKafkaConsumer(**access.aiokafka(), enable_auto_commit=False,
                                 max_partition_fetch_bytes=8 * 1024 * 1024)
     await consumer.start()
     tps = [TopicPartition(TOPIC, p) for p in range(8)]
@@ -103,10 +104,10 @@ async def aiokafka_read(bootstrap: str, n: int, aggregate: bool) -> float:
     return n / sw.elapsed
 
 
-def kafka_python_read(bootstrap: str, n: int) -> float:
+def kafka_python_read(access: KafkaAccess, n: int) -> float:
     from kafka import KafkaConsumer, TopicPartition
 
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+    consumer = KafkaConsumer(**access.kafka_python(), enable_auto_commit=False,
                              max_partition_fetch_bytes=8 * 1024 * 1024)
     tps = [TopicPartition(TOPIC, p) for p in range(8)]
     consumer.assign(tps)
@@ -123,9 +124,11 @@ def kafka_python_read(bootstrap: str, n: int) -> float:
 BARE_FAUST = """
 import os, time, faust, uvloop, asyncio
 from gamevault.agents.app import _shorten_faust_fetch_wait
+from gamevault.kafka_access import KafkaAccess
 _shorten_faust_fetch_wait()
 N = int(os.environ["N"])
-app = faust.App("bench-bare-" + os.environ["RUN"], broker="kafka://" + os.environ["B"], store="memory://",
+access = KafkaAccess(os.environ["B"], "SASL_PLAINTEXT", "SCRAM-SHA-512", os.environ["KU"], os.environ["KP"])
+app = faust.App("bench-bare-" + os.environ["RUN"], **access.faust(), store="memory://",
                 datadir=os.environ["DATADIR"],
                 web_enabled=False, topic_partitions=8, consumer_auto_offset_reset="earliest")
 topic = app.topic("gamevault.reviews.events", key_serializer="raw", value_serializer="raw", partitions=8)
@@ -146,9 +149,10 @@ worker.execute_from_commandline()
 """
 
 
-def bare_faust(bootstrap: str, n: int, tmp: Path) -> float:
+def bare_faust(access: KafkaAccess, n: int, tmp: Path) -> float:
     out = tmp / "bare.out"
-    env = {**os.environ, "N": str(n), "B": bootstrap, "OUT": str(out), "RUN": uuid.uuid4().hex[:6],
+    env = {**os.environ, "N": str(n), "B": access.bootstrap, "KU": access.username or "", "KP": access.password or "",
+           "OUT": str(out), "RUN": uuid.uuid4().hex[:6],
            "DATADIR": str(tmp / "bare-faust")}
     proc = subprocess.Popen([sys.executable, "-c", BARE_FAUST], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -169,9 +173,9 @@ def processed(url: str) -> float:
     return float(match.group(1)) if match else 0.0
 
 
-def gamevault_agent(bootstrap: str, n: int, tmp: Path) -> float:
+def gamevault_agent(broker: LocalKafka, n: int, tmp: Path) -> float:
     port = free_port()
-    env = {**os.environ, "GAMEVAULT_HOME": str(tmp / "home"), "GAMEVAULT_KAFKA_PORT": bootstrap.rsplit(":", 1)[1],
+    env = {**os.environ, "GAMEVAULT_HOME": str(tmp / "home"), **broker.client_env(),
            "GAMEVAULT_AGENTS": "ratings", "GAMEVAULT_API_PORT": str(port)}
     env.pop("GAMEVAULT_KAFKA_BOOTSTRAP", None)
     with open(tmp / "worker.log", "ab") as log:
@@ -195,15 +199,13 @@ def gamevault_agent(bootstrap: str, n: int, tmp: Path) -> float:
         proc.wait(30)
 
 
-def approval_lag(samples: int, bootstrap: str, tmp: Path) -> list[float]:
+def approval_lag(samples: int, broker: LocalKafka, tmp: Path) -> list[float]:
     """Admin approval (REST) -> the product's rating count moves (REST), through the whole stack."""
-    from gamevault.broker.local import LocalKafka
     from tests.support.api import ADDRESS, Api
     from tests.support.stack import ADMIN, Stack
 
-    port = int(bootstrap.rsplit(":", 1)[1])
-    stack = Stack(tmp / "lag", LocalKafka(tmp / "lag", port))
-    stack.env.update(GAMEVAULT_KAFKA_PORT=str(port))
+    stack = Stack(tmp / "lag", broker)
+    stack.env.update(broker.client_env())
     stack.start_simulators()
     stack.start_worker()
     api = Api(stack.url)
@@ -242,21 +244,21 @@ def main(argv: list[str] | None = None) -> list[Table]:
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args(argv)
     n = args.events
-    with private_broker() as bootstrap, tempfile.TemporaryDirectory(prefix="gv-bench-ratings-") as tmp_:
-        tmp = Path(tmp_)
+    with private_broker() as broker, tempfile.TemporaryDirectory(prefix="gv-bench-ratings-") as tmp_:
+        tmp, access = Path(tmp_), broker.access(PLATFORM)
         data = events(n)
-        asyncio.run(produce(bootstrap, data))
+        asyncio.run(produce(access, data))
         del data
         rates = {
-            "raw aiokafka consumer (bytes)": asyncio.run(aiokafka_read(bootstrap, n, aggregate=False)),
-            "raw aiokafka consumer + same aggregation in memory": asyncio.run(aiokafka_read(bootstrap, n, True)),
-            "raw kafka-python consumer (bytes)": kafka_python_read(bootstrap, n),
-            "bare Faust agent (take_events, counts only)": bare_faust(bootstrap, n, tmp),
-            "GameVault rating agent (Faust table + changelog)": gamevault_agent(bootstrap, n, tmp),
+            "raw aiokafka consumer (bytes)": asyncio.run(aiokafka_read(access, n, aggregate=False)),
+            "raw aiokafka consumer + same aggregation in memory": asyncio.run(aiokafka_read(access, n, True)),
+            "raw kafka-python consumer (bytes)": kafka_python_read(access, n),
+            "bare Faust agent (take_events, counts only)": bare_faust(access, n, tmp),
+            "GameVault rating agent (Faust table + changelog)": gamevault_agent(broker, n, tmp),
         }
     # the lag on a broker of its own: a worker there does not first recover a million votes
-    with private_broker() as bootstrap, tempfile.TemporaryDirectory(prefix="gv-bench-ratings-") as tmp_:
-        lags = approval_lag(args.samples, bootstrap, Path(tmp_))
+    with private_broker() as broker, tempfile.TemporaryDirectory(prefix="gv-bench-ratings-") as tmp_:
+        lags = approval_lag(args.samples, broker, Path(tmp_))
     reference = rates["raw aiokafka consumer + same aggregation in memory"]
     raw = rates["raw aiokafka consumer (bytes)"]
     t1 = Table(f"Rating stream table: aggregation of {n:,} review events, one worker",

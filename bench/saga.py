@@ -27,7 +27,8 @@ import orjson
 
 from bench.common import BROKER_PIDS, Table, cpu_seconds, percentile, private_broker, publish
 from bench.raw_kafka import measure as raw_measure
-from gamevault.broker.local import free_port
+from gamevault.broker.local import LocalKafka, free_port
+from gamevault.kafka_access import PLATFORM, KafkaAccess
 
 ADDRESS = {"recipient": "Bench", "line1": "Av. Benchmark 1", "city": "Lima", "postal_code": "15074"}
 CPU_PARTS = ["workers", "simulators", "broker", "bench client"]
@@ -39,10 +40,10 @@ PAYMENTS = [{"provider": "paypal", "payer_email": "b@gamevault.test"},
 class Completions:
     """Reads gamevault.orders.events: when each order completed (or was cancelled)."""
 
-    def __init__(self, bootstrap: str) -> None:
+    def __init__(self, access: KafkaAccess) -> None:
         from kafka import KafkaConsumer
 
-        self.consumer = KafkaConsumer("gamevault.orders.events", bootstrap_servers=bootstrap,
+        self.consumer = KafkaConsumer("gamevault.orders.events", **access.kafka_python(),
                                       auto_offset_reset="latest", enable_auto_commit=False, group_id=None)
         self.done: dict[str, tuple[float, str]] = {}
         self.stop = threading.Event()
@@ -65,9 +66,9 @@ class Completions:
         self.consumer.close()
 
 
-def start_stack(bootstrap: str, home: Path, workers: int) -> tuple[str, list[subprocess.Popen]]:
+def start_stack(broker: LocalKafka, home: Path, workers: int) -> tuple[str, list[subprocess.Popen]]:
     api_port, sim_port = free_port(), free_port()
-    env = {**os.environ, "GAMEVAULT_HOME": str(home), "GAMEVAULT_KAFKA_PORT": bootstrap.rsplit(":", 1)[1],
+    env = {**os.environ, "GAMEVAULT_HOME": str(home), **broker.client_env(),
            "GAMEVAULT_API_PORT": str(api_port), "GAMEVAULT_SIMULATOR_PORT": str(sim_port),
            "GAMEVAULT_RATE_LIMIT_PER_MINUTE": "1000000000", "GAMEVAULT_API_URL": f"http://127.0.0.1:{api_port}"}
     env.pop("GAMEVAULT_KAFKA_BOOTSTRAP", None)
@@ -141,15 +142,15 @@ def wait_done(done: Completions, placed: dict[str, float], timeout: float = 300)
 
 
 def scenario(workers: int, args: argparse.Namespace) -> dict:
-    with private_broker() as bootstrap, tempfile.TemporaryDirectory(prefix="gv-bench-saga-") as tmp:
-        url, procs = start_stack(bootstrap, Path(tmp), workers)
+    with private_broker() as broker, tempfile.TemporaryDirectory(prefix="gv-bench-saga-") as tmp:
+        url, procs = start_stack(broker, Path(tmp), workers)
         try:
             products, buyers = prepare(url)
-            done = Completions(bootstrap)
+            done = Completions(broker.access(PLATFORM))
             asyncio.run(place_many(url, products, buyers, 60, 20, None))  # warm-up
             time.sleep(3)
             parts = {"workers": [p.pid for p in procs[1:]], "simulators": [procs[0].pid],
-                     "broker": [BROKER_PIDS[bootstrap]]}
+                     "broker": [BROKER_PIDS[broker.bootstrap]]}
             cpu0 = {name: sum(map(cpu_seconds, pids)) for name, pids in parts.items()}
             client0 = time.process_time()
             t0 = time.time()
@@ -188,8 +189,8 @@ def main(argv: list[str] | None = None) -> list[Table]:
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args(argv)
     results = {w: scenario(w, args) for w in args.workers}
-    with private_broker() as bootstrap:
-        raw = raw_measure(bootstrap, 1024, 50_000, 1)
+    with private_broker() as broker:
+        raw = raw_measure(broker.access(PLATFORM), 1024, 50_000, 1)
     t1 = Table("Order saga: throughput through the whole saga (simulators answering at once)",
                ["workers", "orders placed", "completed", "completed orders/s"])
     for w, res in results.items():

@@ -29,6 +29,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bench.common import Stopwatch, Table, median, percentile, private_broker, publish
+from gamevault.broker.local import LocalKafka
+from gamevault.kafka_access import PLATFORM, KafkaAccess
 from gamevault.streams.topics import PUBLIC_EVENT_TOPICS
 
 
@@ -43,10 +45,10 @@ def make_events(n: int) -> list[tuple[str, bytes, bytes]]:
     return out[:n]
 
 
-async def produce(bootstrap: str, events: list[tuple[str, bytes, bytes]]) -> None:
+async def produce(access: KafkaAccess, events: list[tuple[str, bytes, bytes]]) -> None:
     from aiokafka import AIOKafkaProducer
 
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20, max_batch_size=512 * 1024)
+    producer = AIOKafkaProducer(**access.aiokafka(), acks="all", linger_ms=20, max_batch_size=512 * 1024)
     await producer.start()
     try:
         futures = [await producer.send(topic, value, key=key) for topic, key, value in events]
@@ -55,10 +57,10 @@ async def produce(bootstrap: str, events: list[tuple[str, bytes, bytes]]) -> Non
         await producer.stop()
 
 
-async def raw_consume_and_write(bootstrap: str, n: int, out: Path) -> float:
+async def raw_consume_and_write(access: KafkaAccess, n: int, out: Path) -> float:
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+    consumer = AIOKafkaConsumer(**access.aiokafka(), enable_auto_commit=False,
                                 max_partition_fetch_bytes=8 * 1024 * 1024)
     await consumer.start()
     tps = [TopicPartition(t.name, p) for t in PUBLIC_EVENT_TOPICS for p in range(t.partitions)]
@@ -84,10 +86,10 @@ async def raw_consume_and_write(bootstrap: str, n: int, out: Path) -> float:
     return n / sw.elapsed
 
 
-def sink_throughput(bootstrap: str, n: int, home: Path) -> float:
+def sink_throughput(broker: LocalKafka, n: int, home: Path) -> float:
     from gamevault.warehouse.lake import Lake
 
-    env = {**os.environ, "GAMEVAULT_HOME": str(home), "GAMEVAULT_KAFKA_PORT": bootstrap.rsplit(":", 1)[1]}
+    env = {**os.environ, "GAMEVAULT_HOME": str(home), **broker.client_env()}
     env.pop("GAMEVAULT_KAFKA_BOOTSTRAP", None)
     home.mkdir(parents=True, exist_ok=True)
     lake = Lake(home / "lake")
@@ -109,17 +111,17 @@ def sink_throughput(bootstrap: str, n: int, home: Path) -> float:
         proc.wait(30)
 
 
-def freshness(bootstrap: str, home: Path, samples: int) -> list[float]:
+def freshness(broker: LocalKafka, home: Path, samples: int) -> list[float]:
     from kafka import KafkaProducer
 
     from gamevault.warehouse.sandbox import Sandbox
 
-    env = {**os.environ, "GAMEVAULT_HOME": str(home), "GAMEVAULT_KAFKA_PORT": bootstrap.rsplit(":", 1)[1]}
+    env = {**os.environ, "GAMEVAULT_HOME": str(home), **broker.client_env()}
     env.pop("GAMEVAULT_KAFKA_BOOTSTRAP", None)
     with open(home / "sink2.log", "ab") as log:
         proc = subprocess.Popen([sys.executable, "-m", "gamevault", "warehouse", "sink"], env=env, stdout=log,
                                 stderr=subprocess.STDOUT)
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = KafkaProducer(**broker.access(PLATFORM).kafka_python(), acks="all")
     box = Sandbox(home / "lake")
     lags = []
     try:
@@ -276,16 +278,16 @@ def main(argv: list[str] | None = None) -> list[Table]:
 
 
 def sink_tables(n: int, samples: int, repeat: int) -> list[Table]:
-    with private_broker() as bootstrap, tempfile.TemporaryDirectory(prefix="gv-bench-lake-") as tmp_:
+    with private_broker() as broker, tempfile.TemporaryDirectory(prefix="gv-bench-lake-") as tmp_:
         tmp = Path(tmp_)
         events = make_events(n)
-        asyncio.run(produce(bootstrap, events))
+        asyncio.run(produce(broker.access(PLATFORM), events))
         del events
         raws, sinks = [], []
         for run in range(repeat):  # interleaved, each into an empty lake (the sink re-reads from the start)
-            raws.append(asyncio.run(raw_consume_and_write(bootstrap, n, tmp / f"raw-{run}")))
-            sinks.append(sink_throughput(bootstrap, n, tmp / f"home-{run}"))
-        lags = freshness(bootstrap, tmp / f"home-{repeat - 1}", samples)
+            raws.append(asyncio.run(raw_consume_and_write(broker.access(PLATFORM), n, tmp / f"raw-{run}")))
+            sinks.append(sink_throughput(broker, n, tmp / f"home-{run}"))
+        lags = freshness(broker, tmp / f"home-{repeat - 1}", samples)
     raw, sink = median(raws), median(sinks)
     t1 = Table(f"Lake: sink throughput for {n:,} events", ["path", "events/s (median)", "share of raw"])
     t1.add("raw aiokafka consume + pyarrow write (bytes, zstd)", raw, "100%")

@@ -7,9 +7,18 @@ looks at `os.environ`, so a test can run several differently configured stacks s
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+from gamevault.kafka_access import (
+    OPERATOR,
+    PLATFORM,
+    SCRAM_MECHANISM,
+    KafkaAccess,
+    LocalPorts,
+    local_password_file,
+)
+from gamevault.secret_files import read_or_create
 
 DEFAULT_KAFKA_PORT = 9092
 DEFAULT_API_PORT = 8000
@@ -33,6 +42,16 @@ class Settings:
     home: Path
     kafka_port: int = DEFAULT_KAFKA_PORT
     external_bootstrap: str | None = None
+    # how clients authenticate (GAMEVAULT_KAFKA_*); unset: the local broker's own principal and CA
+    kafka_security_protocol: str | None = None
+    kafka_sasl_mechanism: str | None = None
+    kafka_username: str | None = None
+    kafka_password: str | None = None
+    kafka_ca_file: str | None = None
+    kafka_cert_file: str | None = None
+    kafka_key_file: str | None = None
+    kafka_admin_username: str | None = None
+    kafka_admin_password: str | None = None
     api_host: str = "127.0.0.1"
     api_port: int = DEFAULT_API_PORT
     simulator_port: int = DEFAULT_SIMULATOR_PORT
@@ -66,6 +85,49 @@ class Settings:
     @property
     def uses_local_broker(self) -> bool:
         return self.external_bootstrap is None
+
+    @property
+    def kafka(self) -> KafkaAccess:
+        """How the platform's clients reach Kafka: GAMEVAULT_KAFKA_*, else as `gamevault` on the local broker."""
+        if not self.uses_local_broker:
+            return KafkaAccess(
+                self.bootstrap, self.kafka_security_protocol or "PLAINTEXT", self.kafka_sasl_mechanism,
+                self.kafka_username, self.kafka_password, self.kafka_ca_file, self.kafka_cert_file,
+                self.kafka_key_file)
+        return self.kafka_for(self.kafka_username or PLATFORM, self.kafka_password)
+
+    def kafka_as(self, principal: str) -> KafkaAccess:
+        """The operator's access (partner provisioning): the local broker's super user, or on an existing
+        cluster GAMEVAULT_KAFKA_ADMIN_USERNAME/PASSWORD (else the platform's own, which may not suffice)."""
+        if principal != OPERATOR:
+            raise ValueError(f"only the operator's access is configured, not {principal!r}")
+        if self.uses_local_broker:
+            return self.kafka_for(OPERATOR)
+        if self.kafka_admin_username and self.kafka_admin_password:
+            return self.kafka.as_user(self.kafka_admin_username, self.kafka_admin_password)
+        return self.kafka
+
+    def kafka_for(self, principal: str, password: str | None = None) -> KafkaAccess:
+        """Another principal on the same cluster and protocol. On the local broker its password defaults to
+        the one kept under <home>/secrets, and over SSL it is its certificate (issued under <home>/kafka/tls)."""
+        if not self.uses_local_broker:
+            return self.kafka.as_user(principal, password or "", SCRAM_MECHANISM)
+        protocol = self.kafka_security_protocol or "SASL_PLAINTEXT"
+        bootstrap = f"127.0.0.1:{LocalPorts.from_base(self.kafka_port).for_protocol(protocol)}"
+        tls = self.kafka_dir / "tls"
+        ca = self.kafka_ca_file or (str(tls / "ca.pem") if protocol.endswith("SSL") else None)
+        if protocol == "SSL":
+            own = principal == (self.kafka_username or PLATFORM)
+            cert = (self.kafka_cert_file if own else None) or str(tls / "clients" / f"{principal}.pem")
+            key = (self.kafka_key_file if own else None) or cert
+            return KafkaAccess(bootstrap, "SSL", ca_file=ca, cert_file=cert, key_file=key)
+        secret = password or read_or_create(local_password_file(self.secrets_dir, principal))
+        return KafkaAccess(bootstrap, protocol, self.kafka_sasl_mechanism or SCRAM_MECHANISM, principal, secret,
+                           ca_file=ca)
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.home / "secrets"
 
     @property
     def kafka_dir(self) -> Path:
@@ -108,22 +170,7 @@ class Settings:
         explicit = _env("GAMEVAULT_" + name.upper().replace("-", "_"))
         if explicit:
             return explicit
-        path = self.home / "secrets" / name
-        if path.exists():
-            return path.read_text().strip()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        value = secrets.token_urlsafe(48)
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(value)
-        try:
-            os.link(tmp, path)  # first writer wins; concurrent workers read the winner's value
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink(missing_ok=True)
-        return path.read_text().strip()
+        return read_or_create(self.secrets_dir / name)
 
 
 def load_settings(home: str | Path | None = None, **overrides: object) -> Settings:
@@ -134,6 +181,15 @@ def load_settings(home: str | Path | None = None, **overrides: object) -> Settin
         home=home_path,
         kafka_port=int(_env("GAMEVAULT_KAFKA_PORT", str(DEFAULT_KAFKA_PORT))),
         external_bootstrap=_env("GAMEVAULT_KAFKA_BOOTSTRAP"),
+        kafka_security_protocol=_env("GAMEVAULT_KAFKA_SECURITY_PROTOCOL"),
+        kafka_sasl_mechanism=_env("GAMEVAULT_KAFKA_SASL_MECHANISM"),
+        kafka_username=_env("GAMEVAULT_KAFKA_USERNAME"),
+        kafka_password=_env("GAMEVAULT_KAFKA_PASSWORD"),
+        kafka_ca_file=_env("GAMEVAULT_KAFKA_CA_FILE"),
+        kafka_cert_file=_env("GAMEVAULT_KAFKA_CERT_FILE"),
+        kafka_key_file=_env("GAMEVAULT_KAFKA_KEY_FILE"),
+        kafka_admin_username=_env("GAMEVAULT_KAFKA_ADMIN_USERNAME"),
+        kafka_admin_password=_env("GAMEVAULT_KAFKA_ADMIN_PASSWORD"),
         api_host=_env("GAMEVAULT_API_HOST", "127.0.0.1") or "127.0.0.1",
         api_port=int(_env("GAMEVAULT_API_PORT", str(DEFAULT_API_PORT))),
         simulator_port=int(_env("GAMEVAULT_SIMULATOR_PORT", str(DEFAULT_SIMULATOR_PORT))),

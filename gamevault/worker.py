@@ -30,9 +30,11 @@ from gamevault.agents.runtime import Producer
 from gamevault.api.app import create_api
 from gamevault.api.security import TokenService
 from gamevault.api.server import ApiServer
+from gamevault.broker.partners import Partners
 from gamevault.config import Settings
 from gamevault.domain.identity import ReplicaUserDirectory
 from gamevault.domain.purchases import PurchaseLedger
+from gamevault.kafka_access import OPERATOR
 from gamevault.tables.definitions import Tables, define_tables
 from gamevault.tables.replica import ReplicaService
 from gamevault.tables.spill import process_spill
@@ -82,6 +84,7 @@ class Services:
     purchases: PurchaseLedger
     gateways: Gateways
     carrier: Carrier
+    partners: Partners
     worker_id: str
     documents: Any = None  # set by create_api: cached product documents
     deadlines: Any = None  # set by the orders agent: live orders' deadlines
@@ -109,16 +112,17 @@ def build(settings: Settings, api_port: int | None = None) -> Services:
     agents = selected_agents(settings.agents)
     tables = define_tables(app, {name for agent in agents for name in AGENTS[agent][1]})
     views = ReadModels(None if settings.state_in_memory else process_spill(settings.state_dir))
-    replicas = ReplicaService(settings.bootstrap, views.all())
-    bus = CommandBus(app, settings.bootstrap, worker_id)
+    replicas = ReplicaService(settings.kafka, views.all())
+    bus = CommandBus(app, settings.kafka, worker_id)
     tokens = TokenService(settings.secret("jwt-secret"), settings.jwt_issuer, settings.jwt_audience,
                           settings.jwt_ttl_seconds)
     users = ReplicaUserDirectory(views, replicas, chaos=settings.chaos)
     gateways = build_gateways(settings)
     carrier = Carrier(gateways.client, settings.gateway_url("carrier"), settings.secret("carrier-api-key"),
                       settings.secret("carrier-webhook-secret"))
+    partners = Partners(settings.kafka_as(OPERATOR), settings.kafka)  # sellers' integrations (the API)
     services = Services(settings, app, producer, tables, views, replicas, bus, tokens, users,
-                        PurchaseLedger(views, replicas), gateways, carrier, worker_id)
+                        PurchaseLedger(views, replicas), gateways, carrier, partners, worker_id)
     for agent in agents:
         AGENTS[agent][0].install(services)
 

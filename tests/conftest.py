@@ -44,9 +44,9 @@ def isolated(tmp_path, kafka_jars):
     """A private broker for tests that break things (kill the broker, special settings)."""
     stacks: list[Stack] = []
 
-    def make(**env: str) -> Stack:
+    def make(reauth_ms: int | None = None, **env: str) -> Stack:
         home = tmp_path / f"home{len(stacks)}"
-        stack = Stack(home, start_broker(home), env=env)
+        stack = Stack(home, start_broker(home, reauth_ms=reauth_ms), env=env)
         stacks.append(stack)
         return stack
 

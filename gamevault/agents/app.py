@@ -38,10 +38,9 @@ def _shorten_faust_fetch_wait(wait_ms: int = FETCH_MAX_WAIT_MS) -> None:
 
 def create_faust_app(settings: Settings) -> faust.App:
     _shorten_faust_fetch_wait()
-    brokers = ";".join(f"kafka://{h.strip()}" for h in settings.bootstrap.split(","))
     return faust.App(
         settings.app_id,
-        broker=brokers,
+        **settings.kafka.faust(),
         store="memory://" if settings.state_in_memory else f"{spill.SCHEME}://{settings.state_dir.resolve()}",
         autodiscover=False,
         web_enabled=False,  # the FastAPI gateway is served by our own uvicorn service instead

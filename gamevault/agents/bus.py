@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from faust.exceptions import NotReady
 
+from gamevault.kafka_access import KafkaAccess
 from gamevault.metrics import COMMAND_LATENCY
 from gamevault.streams.envelope import CloudEvent
 from gamevault.streams.topics import REPLIES, TopicSpec
@@ -58,10 +59,10 @@ class Unavailable(Exception):
 
 
 class CommandBus(mode.Service):
-    def __init__(self, app: Any, bootstrap: str, worker_id: str, **kwargs: Any) -> None:
+    def __init__(self, app: Any, access: KafkaAccess, worker_id: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.app = app
-        self.bootstrap = bootstrap
+        self.access = access
         self.worker_id = worker_id
         self.partition = zlib.crc32(worker_id.encode()) % REPLIES.partitions
         self._pending: dict[str, asyncio.Future] = {}
@@ -70,7 +71,7 @@ class CommandBus(mode.Service):
 
     async def on_start(self) -> None:
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False,
+            **self.access.aiokafka(), group_id=None, enable_auto_commit=False,
             fetch_max_wait_ms=500, client_id=f"gamevault-replies-{self.worker_id}",
         )
         await self._consumer.start()

@@ -197,7 +197,8 @@ async def reject(ctx: Context, code: str, detail: str) -> None:
     if origin is not None:
         topic, partition_s, offset_s = origin.rsplit("/", 2)
         partition, offset = int(partition_s), int(offset_s)
-    await ctx.producer.deadletter(ctx.key.encode(), ctx.event.to_json(), Reason.REJECTED, f"{code}: {detail}",
+    reason = Reason.UNAUTHORIZED if code == "unauthorized" else Reason.REJECTED
+    await ctx.producer.deadletter(ctx.key.encode(), ctx.event.to_json(), reason, f"{code}: {detail}",
                                   topic, partition, offset, "agent", ctx.headers)
 
 

@@ -10,7 +10,7 @@ from gamevault.api import openapi
 from gamevault.api.middleware import GatewayMiddleware
 from gamevault.api.problems import install_problem_handlers
 from gamevault.api.ratelimit import Policy, TokenBuckets
-from gamevault.api.routers import auth, cart, ops, orders, products, reviews, users, webhooks
+from gamevault.api.routers import auth, cart, integrations, ops, orders, products, reviews, users, webhooks
 from gamevault.api.views import ProductDocuments
 
 API_PREFIX = "/api/v1"
@@ -38,7 +38,7 @@ def create_api(services: Any) -> FastAPI:
     api.include_router(ops.router)
     # one level of inclusion: nested routers cost ~20% per request
     for router in (users.router, auth.router, products.router, reviews.products_router, reviews.router, cart.router,
-                   orders.router, webhooks.router):
+                   orders.router, webhooks.router, integrations.router):
         api.include_router(router, prefix=API_PREFIX)
     openapi.install(api)
 

@@ -10,8 +10,8 @@ from gamevault.api.problems import Problem
 from gamevault.streams.envelope import new_event
 from gamevault.streams.topics import TopicSpec
 
-STATUS = {"conflict": 409, "forbidden": 403, "not_found": 404, "invalid": 422, "unavailable": 503,
-          "internal": 500}
+STATUS = {"conflict": 409, "forbidden": 403, "unauthorized": 403, "not_found": 404, "invalid": 422,
+          "unavailable": 503, "internal": 500}
 
 
 async def execute(

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSc
 
 from gamevault.streams.contracts.catalog import Description, Genres, Stock
 from gamevault.streams.contracts.common import Email, Money, Platform, Stars, Title, whole_number
+from gamevault.streams.contracts.partners import PartnerName
 
 T = TypeVar("T")
 
@@ -112,6 +113,8 @@ class ReviewPublic(BaseModel):
     title: str
     body: str
     status: str
+    channel: str = Field("web", description="where it was written: web (a GameVault buyer) or a partner "
+                                             "channel's name (then author_id is the channel's, never a buyer's)")
     created_at: datetime
     updated_at: datetime
 
@@ -242,3 +245,21 @@ class ReviewAccepted(BaseModel):
     id: str
     status: Literal["pending", "approved", "rejected"]
     reason: str | None = None
+
+
+# ---- seller integrations (Kafka partners) -----------------------------------------------------
+class IntegrationCreate(Strict):
+    name: PartnerName = Field(description="unique across GameVault: 3-32 of a-z, 0-9 and '-'")
+
+
+class Integration(BaseModel):
+    name: str
+    kind: str
+    seller_id: str | None = None
+    topics: list[str]
+    created_at: datetime | None = None
+
+
+class IntegrationCreated(Integration):
+    kafka: dict[str, Any] = Field(description="kafka-python KafkaProducer keyword arguments with this "
+                                              "integration's credentials: shown once, never again")

@@ -47,10 +47,24 @@ class Claims:
     jti: str
 
 
+# Values published in examples and old compose files: anyone could sign tokens with them.
+KNOWN_PLACEHOLDERS = ("change-me-to-a-long-random-secret-of-32-bytes-or-more",)
+_PLACEHOLDER_WORDS = ("change-me", "changeme", "replace-me", "placeholder", "your-secret", "example")
+
+
+def refuse_placeholder(secret: str) -> None:
+    """A known or obviously placeholder secret must never sign tokens: fail the start instead."""
+    lowered = secret.lower()
+    if secret in KNOWN_PLACEHOLDERS or any(word in lowered for word in _PLACEHOLDER_WORDS):
+        raise ValueError("GAMEVAULT_JWT_SECRET is a placeholder: anyone could mint admin tokens with it. Unset it "
+                         "(a random one is generated under <home>/secrets) or set one from `openssl rand -base64 48`")
+
+
 class TokenService:
     def __init__(self, secret: str, issuer: str, audience: str, ttl_s: int) -> None:
         if len(secret.encode()) < 32:
             raise ValueError("the JWT secret must be at least 32 bytes (HS256, RFC 7518 §3.2)")
+        refuse_placeholder(secret)
         self._secret = secret
         self.issuer = issuer
         self.audience = audience

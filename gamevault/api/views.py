@@ -43,7 +43,8 @@ def review_doc(review: dict[str, Any], author: dict[str, Any] | None = None) -> 
         "id": review["review_id"], "product_id": review["product_id"], "author_id": review["buyer_id"],
         "author": user_public_doc(author) if author else None,
         "rating": shown["rating"], "title": shown["title"], "body": shown["body"],
-        "status": review["status"], "created_at": review["created_at"], "updated_at": review["updated_at"],
+        "status": review["status"], "channel": review.get("channel", "web"),
+        "created_at": review["created_at"], "updated_at": review["updated_at"],
     }
 
 

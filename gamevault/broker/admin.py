@@ -10,6 +10,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from gamevault.kafka_access import KafkaAccess
 from gamevault.streams.topics import CATALOGUE, TopicSpec
 
 
@@ -24,21 +25,19 @@ class TopicsReport:
     replication: int
 
 
-def admin_client(bootstrap: str, timeout_s: float = 30.0) -> KafkaAdminClient:
+def admin_client(access: KafkaAccess, timeout_s: float = 30.0) -> KafkaAdminClient:
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            return KafkaAdminClient(
-                bootstrap_servers=bootstrap, client_id="gamevault-admin", request_timeout_ms=15000
-            )
+            return KafkaAdminClient(**access.kafka_python(), client_id="gamevault-admin", request_timeout_ms=15000)
         except (KafkaError, OSError) as exc:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"Kafka at {bootstrap} is not reachable: {exc}") from exc
+                raise RuntimeError(f"Kafka at {access.describe()} is not reachable: {exc}") from exc
             time.sleep(0.5)
 
 
 def ensure_topics(
-    bootstrap: str,
+    access: KafkaAccess,
     specs: Iterable[TopicSpec] = CATALOGUE,
     echo: Callable[[str], None] | None = None,
 ) -> TopicsReport:
@@ -48,7 +47,7 @@ def ensure_topics(
     catalogue serves a one-node dev broker and a production cluster.
     """
     specs = list(specs)
-    admin = admin_client(bootstrap)
+    admin = admin_client(access)
     try:
         brokers = len(admin.describe_cluster()["brokers"])
         existing = set(admin.list_topics())

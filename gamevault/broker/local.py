@@ -1,9 +1,9 @@
-"""The local single-node Apache Kafka broker (KRaft, combined broker+controller).
+"""The local single-node Apache Kafka broker (KRaft, combined broker+controller), locked by default.
 
-Kafka is a JVM program; GameVault does not ship it. The jars come from `$KAFKA_HOME/libs` when a
-user has their own install, or else Maven resolves `org.apache.kafka:kafka_2.13` and its runtime
-dependencies from Maven Central once into `<home>/kafka/libs`. Everything else (config, data, logs,
-pid) lives under `<home>/kafka` too, so `rm -rf <home>` is a full reset.
+Everything it needs lives under `<home>`: the jars (jars.py), config, data, logs and pid under
+`<home>/kafka`, its TLS material under `<home>/kafka/tls` and its principals' passwords under
+`<home>/secrets` (security.py), so `rm -rf <home>` is a full reset. Clients authenticate (SCRAM) and
+the StandardAuthorizer refuses whatever no ACL allows; the platform's ACLs are granted at every start.
 """
 
 from __future__ import annotations
@@ -11,38 +11,21 @@ from __future__ import annotations
 import base64
 import json
 import os
-import random
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-# Newest Kafka 4.x on Maven Central that aiokafka 0.14 (faust) and kafka-python 3.0 were both
-# verified against: produce (idempotent, transactional), group consume, admin (README: "Kafka version").
-KAFKA_VERSION = "4.4.0"
-LOG4J_VERSION = "2.25.3"
-SLF4J_VERSION = "2.0.17"
+from gamevault.broker import jars
+from gamevault.broker.ports import BrokerError, free_port, port_open
+from gamevault.broker.security import LocalSecurity
+from gamevault.kafka_access import OPERATOR, PLATFORM, KafkaAccess, LocalPorts
+from gamevault.secret_files import private_dir, write_private
 
-_POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>dev.gamevault</groupId><artifactId>kafka-runtime</artifactId><version>1</version>
-  <packaging>pom</packaging>
-  <dependencies>
-    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId>
-      <version>{kafka}</version></dependency>
-    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-api</artifactId>
-      <version>{slf4j}</version></dependency>
-    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j2-impl</artifactId>
-      <version>{log4j}</version></dependency>
-    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId>
-      <version>{log4j}</version></dependency>
-  </dependencies>
-</project>
-"""
+__all__ = ["BrokerError", "BrokerStatus", "LocalKafka", "free_port", "metadata_ok", "port_open"]
 
 _LOG4J2 = """Configuration:
   Appenders:
@@ -67,18 +50,6 @@ MISSING_JAVA = (
     "on PATH (Debian/Ubuntu: `apt install openjdk-17-jre-headless`; macOS: `brew install openjdk@17`). "
     "Alternatively point GameVault at an existing cluster with GAMEVAULT_KAFKA_BOOTSTRAP=host:port."
 )
-MISSING_MAVEN = (
-    "Maven was not found. GameVault resolves the Kafka broker's jars (org.apache.kafka:kafka_2.13 and "
-    "its runtime dependencies) from Maven Central with `mvn` the first time it starts a broker "
-    "(Debian/Ubuntu: `apt install maven`; macOS: `brew install maven`). Alternatively set KAFKA_HOME to "
-    "an unpacked Apache Kafka 4.x distribution, or GAMEVAULT_KAFKA_BOOTSTRAP to an existing cluster."
-)
-
-
-class BrokerError(RuntimeError):
-    """A broker could not be installed, started or stopped; the message says what to do."""
-
-
 @dataclass(frozen=True)
 class BrokerStatus:
     running: bool
@@ -93,53 +64,6 @@ class BrokerStatus:
             f"kafka: {state}\n  pid:      {self.pid if self.running else '-'}\n"
             f"  port:     {self.port}\n  version:  {self.version or '-'}\n  data dir: {self.data_dir}"
         )
-
-
-def port_open(port: int, host: str = "127.0.0.1", timeout: float = 0.3) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(timeout)
-        return sock.connect_ex((host, port)) == 0
-
-
-_handed_out: set[int] = set()
-
-
-def _ephemeral_low() -> int:
-    try:
-        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 32768
-
-
-def _can_bind(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
-def free_port(span: int = 1) -> int:
-    """A free port (with the `span - 1` ports after it free too), below the kernel's ephemeral range.
-
-    Why not `bind(0)`: that hands out an ephemeral port, and between closing the probe and the
-    server's own bind any outgoing connection on the machine may take it (CI saw a broker fail with
-    "Address already in use" that way). Outgoing connections never get a port below the ephemeral
-    range, and this process never hands out the same port twice.
-    """
-    low, high = 10_000, _ephemeral_low()
-    if high - low < 1_000:  # an unusual kernel setting: fall back to the kernel's choice
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.bind(("127.0.0.1", 0))
-            return sock.getsockname()[1]
-    for _ in range(1_000):
-        base = random.randrange(low, high - span)
-        ports = range(base, base + span)
-        if not _handed_out.intersection(ports) and all(_can_bind(p) for p in ports):
-            _handed_out.update(ports)
-            return base
-    raise BrokerError(f"No {span} free consecutive port(s) between {low} and {high}")
 
 
 def _pid_alive(pid: int) -> bool:
@@ -164,7 +88,7 @@ def _cluster_id() -> str:
 
 
 class LocalKafka:
-    """One broker under `<home>/kafka`: `install()`, `start()`, `stop()`, `status()`."""
+    """One broker under `<home>/kafka`: `install()`, `start()`, `stop()`, `status()`, `access()`."""
 
     def __init__(
         self,
@@ -175,13 +99,15 @@ class LocalKafka:
         heap: str | None = None,
         node_id: int = 1,
         extra_config: dict[str, str] | None = None,
-        controller_port: int | None = None,
         voters: str | None = None,
         cluster_id: str | None = None,
+        security: LocalSecurity | None = None,
+        plaintext_port: int | None = None,
     ) -> None:
         self.dir = Path(home) / "kafka"
+        self.ports = LocalPorts.from_base(port)
         self.port = port
-        self.controller_port = controller_port or port + 1
+        self.controller_port = self.ports.controller
         self.voters = voters or f"{node_id}@127.0.0.1:{self.controller_port}"  # a cluster passes all nodes
         self.cluster_id = cluster_id
         kafka_home = os.environ.get("KAFKA_HOME")
@@ -189,6 +115,8 @@ class LocalKafka:
         self.heap = heap or os.environ.get("GAMEVAULT_KAFKA_HEAP", "1g")
         self.node_id = node_id
         self.extra_config = extra_config or {}
+        self.security = security or LocalSecurity.of_home(Path(home))
+        self.plaintext_port = plaintext_port  # benchmarks only: see LocalSecurity.server_properties
 
     # ---- paths ------------------------------------------------------------------------------
     @property
@@ -207,50 +135,25 @@ class LocalKafka:
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    def access(self, principal: str = OPERATOR, protocol: str = "SASL_PLAINTEXT") -> KafkaAccess:
+        """How `principal` connects to this broker over `protocol` (SASL_PLAINTEXT, SASL_SSL or SSL)."""
+        return self.security.access(principal, f"127.0.0.1:{self.ports.for_protocol(protocol)}", protocol)
+
+    def client_env(self, principal: str = PLATFORM) -> dict[str, str]:
+        """The environment that points GameVault's processes of another home at this broker as `principal`."""
+        return {"GAMEVAULT_KAFKA_PORT": str(self.port), "GAMEVAULT_KAFKA_USERNAME": principal,
+                "GAMEVAULT_KAFKA_PASSWORD": self.security.password(principal)}
+
     # ---- jars -------------------------------------------------------------------------------
     def version(self) -> str | None:
-        if not self.libs.is_dir():
-            return None
-        for jar in self.libs.glob("kafka-clients-*.jar"):
-            name = jar.name.removeprefix("kafka-clients-").removesuffix(".jar")
-            if name[:1].isdigit():
-                return name
-        return None
+        return jars.jar_version(self.libs)
 
     def installed(self) -> bool:
-        return self.libs.is_dir() and any(self.libs.glob("kafka_2.13-*.jar"))
+        return jars.installed(self.libs)
 
     def install(self, echo=print) -> Path:
         """Resolve the broker's jars once with Maven (idempotent; a KAFKA_HOME install is used as is)."""
-        if self.installed():
-            return self.libs
-        if os.environ.get("KAFKA_HOME"):
-            raise BrokerError(f"KAFKA_HOME is set but {self.libs} holds no kafka_2.13 jar.")
-        if not shutil.which("mvn"):
-            raise BrokerError(MISSING_MAVEN)
-        work = self.dir / "maven"
-        work.mkdir(parents=True, exist_ok=True)
-        (work / "pom.xml").write_text(
-            _POM.format(kafka=KAFKA_VERSION, slf4j=SLF4J_VERSION, log4j=LOG4J_VERSION)
-        )
-        staging = self.dir / f"libs.partial-{os.getpid()}"
-        shutil.rmtree(staging, ignore_errors=True)
-        echo(f"Resolving Apache Kafka {KAFKA_VERSION} jars from Maven Central (once) ...")
-        cmd = [
-            "mvn", "-B", "-q", "-f", str(work / "pom.xml"), "dependency:copy-dependencies",
-            f"-DoutputDirectory={staging}", "-DincludeScope=runtime",
-        ]
-        proc = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-        if proc.returncode != 0:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise BrokerError(
-                "Maven could not resolve the Kafka jars:\n" + (proc.stdout + proc.stderr)[-3000:]
-            )
-        try:
-            staging.rename(self.libs)  # atomic: a concurrent installer's finished copy also wins
-        except OSError:
-            shutil.rmtree(staging, ignore_errors=True)
-        return self.libs
+        return jars.resolve(self.libs, self.dir / "maven", echo=echo)
 
     # ---- config -----------------------------------------------------------------------------
     def _java(self) -> str:
@@ -265,11 +168,7 @@ class LocalKafka:
             "process.roles": "broker,controller",
             "node.id": str(self.node_id),
             "controller.quorum.voters": self.voters,
-            "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
-            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
-            "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            **self.security.server_properties(self.ports, self.plaintext_port),
             "log.dirs": str(self.data_dir),
             "num.partitions": "1",
             # topics come from the catalogue (`gamevault topics create`); a typo must fail loudly,
@@ -289,22 +188,33 @@ class LocalKafka:
         }
         config.update(self.extra_config)
         path = self.dir / "server.properties"
-        path.write_text("".join(f"{k}={v}\n" for k, v in config.items()))
+        write_private(path, "".join(f"{k}={v}\n" for k, v in config.items()))  # it holds the nodes' password
         (self.dir / "log4j2.yaml").write_text(_LOG4J2)
         return path
 
     def _classpath(self) -> str:
         return str(self.libs / "*")
 
+    @property
+    def _locked_marker(self) -> Path:
+        return self.dir / "locked"
+
     def _format(self, java: str, config: Path) -> None:
         if (self.data_dir / "meta.properties").exists():
+            if not self._locked_marker.exists():
+                raise BrokerError(
+                    f"{self.data_dir} was formatted before GameVault locked its broker: its nodes have no "
+                    f"SCRAM users, so a locked broker cannot start on it. Remove {self.data_dir} (topics are "
+                    "recreated by `gamevault topics create`; state is rebuilt from them) and start again.")
             return
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.data_dir)
         cmd = [java, "-cp", self._classpath(), "kafka.tools.StorageTool", "format",
-               "-t", self.cluster_id or _cluster_id(), "-c", str(config), "--ignore-formatted"]
+               "-t", self.cluster_id or _cluster_id(), "-c", str(config), "--ignore-formatted",
+               *self.security.format_args()]
         proc = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-        if proc.returncode != 0:
-            raise BrokerError("Formatting the KRaft storage failed:\n" + (proc.stdout + proc.stderr)[-3000:])
+        if proc.returncode != 0:  # its stdout lists the SCRAM records: show only the error
+            raise BrokerError("Formatting the KRaft storage failed:\n" + proc.stderr[-3000:])
+        self._locked_marker.write_text("scram\n")
 
     # ---- lifecycle --------------------------------------------------------------------------
     def _read_state(self) -> dict | None:
@@ -327,6 +237,7 @@ class LocalKafka:
             return current
         proc = self.launch(echo=echo, foreground_child=foreground_child)
         self._wait_ready(proc, timeout)
+        grant_platform(self.access())
         version = self.version()
         echo(f"Kafka {version} (KRaft) ready at {self.bootstrap}  pid {proc.pid}  data {self.data_dir}")
         return BrokerStatus(True, proc.pid, self.port, version, self.data_dir)
@@ -335,12 +246,14 @@ class LocalKafka:
         """Start the JVM without waiting (a cluster's nodes must all be up before any is ready)."""
         java = self._java()
         self.install(echo=echo)
-        if port_open(self.port) or port_open(self.controller_port):
+        taken = [p for p in (self.ports.client, self.ports.controller, self.ports.tls, self.ports.mtls)
+                 if port_open(p)]
+        if taken:
             raise BrokerError(
-                f"Port {self.port} or {self.controller_port} is taken by another program; "
-                "choose another with --kafka-port."
+                f"Port(s) {', '.join(map(str, taken))} are taken by another program (the broker uses "
+                f"{self.port}-{self.ports.mtls}); choose another base port with --kafka-port."
             )
-        self.dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.dir)
         config = self._write_config()
         self._format(java, config)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -365,7 +278,7 @@ class LocalKafka:
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 raise BrokerError(f"Kafka exited with status {proc.returncode}:\n{self._log_tail()}")
-            if port_open(self.port) and metadata_ok(self.bootstrap):
+            if port_open(self.port) and metadata_ok(self.access()):
                 return
             time.sleep(0.25)
         self.stop()
@@ -417,16 +330,26 @@ def _reap(pid: int) -> None:
         pass
 
 
-def metadata_ok(bootstrap: str, timeout_s: float = 3.0) -> bool:
+def grant_platform(access: KafkaAccess, principal: str = PLATFORM) -> None:
+    """The platform's ACLs (acls.py), granted by the operator (`access`): idempotent and cheap."""
+    from gamevault.broker.acls import grant, platform_acls
+    from gamevault.broker.admin import admin_client
+
+    admin = admin_client(access)
+    try:
+        grant(admin, platform_acls(principal))
+    finally:
+        admin.close()
+
+
+def metadata_ok(access: KafkaAccess, timeout_s: float = 3.0) -> bool:
     """True when the broker answers a metadata request (not just an open port)."""
     from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
 
     try:
-        admin = KafkaAdminClient(
-            bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000),
-            client_id="gamevault-probe",
-        )
+        admin = KafkaAdminClient(**access.kafka_python(), request_timeout_ms=int(timeout_s * 1000),
+                                 client_id="gamevault-probe")
     except (KafkaError, OSError, ValueError):
         return False
     try:

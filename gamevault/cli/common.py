@@ -48,12 +48,13 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     from gamevault.broker.admin import TopicMismatch
     from gamevault.broker.local import BrokerError
+    from gamevault.kafka_access import AccessError
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (BrokerError, TopicMismatch) as exc:
+        except (BrokerError, TopicMismatch, AccessError) as exc:
             fail(str(exc))
         except RuntimeError as exc:
             if "not reachable" in str(exc):

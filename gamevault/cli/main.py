@@ -7,6 +7,7 @@ import logging
 import click
 
 from gamevault.cli.kafka import kafka
+from gamevault.cli.partners import partners
 from gamevault.cli.produce import produce
 from gamevault.cli.schemas import schemas
 from gamevault.cli.simulators import simulators
@@ -24,9 +25,11 @@ def cli() -> None:
     Start everything with `gamevault up`; see `gamevault COMMAND --help` for each command.
     """
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # SCRAM never sends the password, yet kafka-python warns "credentials in the clear" on every connection
+    logging.getLogger("kafka.net.sasl.scram").setLevel(logging.ERROR)
 
 
-for command in (up, kafka, topics, worker, produce, warehouse, sql, report, simulators, schemas):
+for command in (up, kafka, topics, worker, produce, partners, warehouse, sql, report, simulators, schemas):
     cli.add_command(command)
 
 

@@ -17,7 +17,7 @@ import orjson
 
 from gamevault.cli.common import fail, home_option, kafka_port_option, settings_from
 from gamevault.streams.envelope import iso, utcnow
-from gamevault.streams.topics import BY_NAME, INGRESS_TOPICS, Kind
+from gamevault.streams.topics import BY_NAME, INGRESS_TOPICS, Kind, partner_of, partner_topic
 from gamevault.streams.validation import Invalid, validate
 
 
@@ -43,25 +43,34 @@ def _complete(line: bytes) -> bytes:
 @click.option("--complete", is_flag=True, help="Fill missing specversion, id, time and source.")
 @click.option("--dry-run", is_flag=True, help="Validate only; send nothing.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--partner", metavar="NAME", help="Publish as this partner (added from this home), to its own "
+              "topic for TOPIC's module: the platform then applies only what the partner may change.")
 @home_option
 @kafka_port_option
-def produce(topic: str, file_: IO[bytes], complete: bool, dry_run: bool, fmt: str, home: Path | None,
-            kafka_port: int | None) -> None:
+def produce(topic: str, file_: IO[bytes], complete: bool, dry_run: bool, fmt: str, partner: str | None,
+            home: Path | None, kafka_port: int | None) -> None:
     """Validate and publish CloudEvents (one JSON object a line) to an ingress TOPIC."""
+    from gamevault.cli.partners import partner_access
+
     spec = BY_NAME.get(topic)
+    if spec is None and (found := partner_of(topic)) is not None:  # a partner's own topic, named directly
+        partner = partner or found[0]
+        spec = found[1]
     if spec is None or spec.kind is not Kind.INGRESS:
         fail(f"{topic} is not an ingress topic; outside producers publish to: "
-             + ", ".join(t.name for t in INGRESS_TOPICS))
+             + ", ".join(t.name for t in INGRESS_TOPICS) + " (or, as a partner, gamevault.partners.NAME.MODULE)")
     settings = settings_from(home, kafka_port)
+    target = partner_topic(partner, spec.module or "") if partner else spec
     producer = None
     if not dry_run:
         from kafka import KafkaProducer
 
+        access = partner_access(settings, partner) if partner else settings.kafka
         try:
-            producer = KafkaProducer(bootstrap_servers=settings.bootstrap.split(","), acks="all",
-                                     linger_ms=5, client_id="gamevault-produce", retries=5)
+            producer = KafkaProducer(**access.kafka_python(), acks="all", linger_ms=5, client_id="gamevault-produce",
+                                     retries=5, max_block_ms=20_000)
         except Exception as exc:
-            fail(f"Kafka at {settings.bootstrap} is not reachable: {exc}")
+            fail(f"Kafka at {access.describe()} is not reachable: {exc}")
     results = []
     pending = []
     for number, raw in enumerate(file_, start=1):
@@ -77,7 +86,7 @@ def produce(topic: str, file_: IO[bytes], complete: bool, dry_run: bool, fmt: st
         entry = {"line": number, "ok": True, "type": verdict.event.type, "id": verdict.event.id, "key": verdict.key}
         results.append(entry)
         if producer is not None:
-            pending.append((entry, producer.send(spec.name, key=verdict.key.encode(), value=line)))
+            pending.append((entry, producer.send(target.name, key=verdict.key.encode(), value=line)))
     if producer is not None:
         for entry, future in pending:
             try:

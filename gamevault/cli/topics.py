@@ -24,7 +24,7 @@ def create(home: Path | None, kafka_port: int | None) -> None:
     from gamevault.broker.admin import ensure_topics
 
     settings = settings_from(home, kafka_port)
-    ensure_topics(settings.bootstrap, echo=click.echo)
+    ensure_topics(settings.kafka, echo=click.echo)
 
 
 @topics.command(name="list")

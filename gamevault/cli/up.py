@@ -58,7 +58,7 @@ def up(home: Path | None, api_port: int | None, kafka_port: int | None, workers:
             broker.start(echo=lambda m: click.echo(m, err=True), foreground_child=False)
             if already:
                 broker = None  # not ours to stop
-        ensure_topics(settings.bootstrap, echo=lambda m: None)
+        ensure_topics(settings.kafka, echo=lambda m: None)
         env = child_env(GAMEVAULT_HOME=str(settings.home), GAMEVAULT_KAFKA_PORT=str(settings.kafka_port),
                         GAMEVAULT_API_PORT=str(settings.api_port))
         for extra in _extra_children(settings, env, logs, demo):
@@ -78,7 +78,7 @@ def up(home: Path | None, api_port: int | None, kafka_port: int | None, workers:
             f"  API        {settings.api_url}/api/v1\n"
             f"  API docs   {settings.api_url}/docs\n"
             f"  health     {settings.api_url}/healthz  {settings.api_url}/readyz  {settings.api_url}/metrics\n"
-            f"  Kafka      {settings.bootstrap}\n"
+            f"  Kafka      {settings.kafka.describe()}  (client settings: gamevault kafka client-config)\n"
             f"  lake       {settings.lake}  (query: gamevault sql)\n"
             f"  logs       {logs}\n"
             "Ctrl-C stops everything."

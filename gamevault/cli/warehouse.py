@@ -67,7 +67,7 @@ def sink(home: Path | None, kafka_port: int | None, flush_rows: int, flush_secon
     from gamevault.warehouse.sink import run
 
     settings = settings_from(home, kafka_port)
-    click.echo(f"warehouse sink: {settings.bootstrap} -> {settings.lake}", err=True)
+    click.echo(f"warehouse sink: {settings.kafka.describe()} -> {settings.lake}", err=True)
     run(settings, flush_rows, flush_seconds, idle_seconds, compact_seconds)
 
 

@@ -24,5 +24,5 @@ def worker(home: Path | None, kafka_port: int | None, api_port: int | None, api_
     from gamevault.worker import run
 
     settings = settings_from(home, kafka_port, api_host=api_host, api_port=api_port)
-    ensure_topics(settings.bootstrap)  # Faust never sees a missing topic (it would not be assigned)
+    ensure_topics(settings.kafka)  # Faust never sees a missing topic (it would not be assigned)
     run(settings, loglevel=loglevel)

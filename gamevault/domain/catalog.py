@@ -95,7 +95,7 @@ def upsert(existing: dict[str, Any] | None, cmd: dict[str, Any], cause: str, at:
     if existing is None:
         return create(None, {**cmd, "stock": cmd.get("stock") or 0}, cause, at)
     if existing["seller_id"] != cmd["seller_id"]:
-        return Decision.refuse("forbidden", f"product {cmd['product_id']} belongs to another seller")
+        return Decision.refuse("unauthorized", f"product {cmd['product_id']} belongs to another seller")
     changes = {f: cmd[f] for f in LISTING_FIELDS}
     if cmd.get("stock") is not None:
         changes["stock"] = cmd["stock"]
@@ -108,7 +108,7 @@ def set_stock(existing: dict[str, Any] | None, cmd: dict[str, Any], cause: str, 
     if existing is None:
         return Decision.refuse("not_found", f"product {cmd['product_id']} does not exist")
     if existing["seller_id"] != cmd["seller_id"]:
-        return Decision.refuse("forbidden", f"product {cmd['product_id']} belongs to another seller")
+        return Decision.refuse("unauthorized", f"product {cmd['product_id']} belongs to another seller")
     return _apply_changes(existing, {"stock": cmd["stock"]}, cause, at)
 
 

@@ -9,6 +9,7 @@ commands that write it (Faust refuses mismatches with `PartitionsMismatch`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -25,6 +26,7 @@ class Kind(StrEnum):
     COMMANDS = "commands"  # internal, trusted commands and saga replies to one module
     REPLIES = "replies"  # internal request/reply answers to the worker that asked
     CHANGELOG = "changelog"  # Faust table changelogs: compacted, the system of record for state
+    REGISTRY = "registry"  # compacted, small, written outside the agents (the partners)
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,7 @@ class TopicSpec:
 
     @property
     def compacted(self) -> bool:
-        return self.kind is Kind.CHANGELOG
+        return self.kind in (Kind.CHANGELOG, Kind.REGISTRY)
 
     @property
     def public(self) -> bool:
@@ -129,6 +131,11 @@ PAYMENTS_TABLE = _changelog("payments", "SP payments", "order id")
 SHIPMENTS_TABLE = _changelog("shipments", "LE shipments", "order id")
 REVIEWS_TABLE = _changelog("reviews", "CR reviews", "review id")
 REVIEW_AUTHORS_TABLE = _changelog("review-authors", "CR one review per buyer and product", "product|buyer")
+PARTNERS_TABLE = TopicSpec(
+    "gamevault.internal.partners.changelog", Kind.REGISTRY,
+    "The partners registry: each partner's kind, seller and topic (written by `gamevault partners` and the API)",
+    key="partner name", partitions=1,
+)
 
 CATALOGUE: tuple[TopicSpec, ...] = (
     USERS_EVENTS, CATALOG_EVENTS, ORDERS_EVENTS, PAYMENTS_EVENTS, LOGISTICS_EVENTS, REVIEWS_EVENTS,
@@ -136,12 +143,34 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     USERS_COMMANDS, CATALOG_COMMANDS, ORDERS_COMMANDS, PAYMENTS_COMMANDS, LOGISTICS_COMMANDS,
     REVIEWS_COMMANDS, REPLIES,
     USERS_TABLE, PRODUCTS_TABLE, RESERVATIONS_TABLE, RATINGS_TABLE, RATING_TOTALS_TABLE, CARTS_TABLE,
-    ORDERS_TABLE, PAYMENTS_TABLE, SHIPMENTS_TABLE, REVIEWS_TABLE, REVIEW_AUTHORS_TABLE,
+    ORDERS_TABLE, PAYMENTS_TABLE, SHIPMENTS_TABLE, REVIEWS_TABLE, REVIEW_AUTHORS_TABLE, PARTNERS_TABLE,
 )
 
 BY_NAME: dict[str, TopicSpec] = {t.name: t for t in CATALOGUE}
 PUBLIC_EVENT_TOPICS: tuple[TopicSpec, ...] = tuple(t for t in CATALOGUE if t.kind is Kind.EVENTS)
 INGRESS_TOPICS: tuple[TopicSpec, ...] = tuple(t for t in CATALOGUE if t.kind is Kind.INGRESS)
+
+
+# ---- one ingress topic per partner: the broker vouches for who wrote a record (broker/acls.py) ------
+PARTNER_TOPIC_PREFIX = "gamevault.partners."
+PARTNER_INGRESS = {"catalog": CATALOG_INGRESS, "reviews": REVIEWS_INGRESS}  # module -> what it accepts
+PARTNER_TOPIC = re.compile(r"^gamevault\.partners\.([a-z0-9][a-z0-9-]{1,30}[a-z0-9])\.(catalog|reviews)$")
+# every topic the ingress consumer reads: the operator's two and every partner's
+INGRESS_PATTERN = r"^(gamevault\.(catalog|reviews)\.commands|gamevault\.partners\.[a-z0-9-]+\.(catalog|reviews))$"
+
+
+def partner_topic(partner: str, module: str) -> TopicSpec:
+    """The topic only `partner` may write; it carries what `module`'s ingress topic carries."""
+    accepts = PARTNER_INGRESS[module]
+    return TopicSpec(f"{PARTNER_TOPIC_PREFIX}{partner}.{module}", Kind.INGRESS,
+                     f"{accepts.description}; written by partner {partner} only", key=accepts.key, partitions=2,
+                     module=module, retention_ms=accepts.retention_ms)
+
+
+def partner_of(topic_name: str) -> tuple[str, TopicSpec] | None:
+    """(partner name, the ingress topic whose contracts apply) for a partner's topic, else None."""
+    match = PARTNER_TOPIC.match(topic_name)
+    return (match.group(1), PARTNER_INGRESS[match.group(2)]) if match else None
 
 
 def topic(name: str) -> TopicSpec:

@@ -25,6 +25,7 @@ class Reason(StrEnum):
     SCHEMA_VIOLATION = "schema_violation"
     KEY_MISMATCH = "key_mismatch"
     REJECTED = "rejected"  # valid shape, refused by a business rule (unknown seller, no purchase, ...)
+    UNAUTHORIZED = "unauthorized"  # its sender may not make it (another seller's product, another's review)
     UNDECODABLE = "undecodable"  # the warehouse could not turn it into a row
 
 

@@ -27,6 +27,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from gamevault.jsonbytes import kept
+from gamevault.kafka_access import KafkaAccess
 from gamevault.metrics import REPLICA_LAG
 from gamevault.streams.topics import TopicSpec
 from gamevault.tables.spill import Spill
@@ -113,9 +114,9 @@ class TableReplica:
 class ReplicaService(mode.Service):
     """One consumer for all replicated changelogs; `ready` once caught up with the start's end offsets."""
 
-    def __init__(self, bootstrap: str, replicas: list[TableReplica], **kwargs: Any) -> None:
+    def __init__(self, access: KafkaAccess, replicas: list[TableReplica], **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.bootstrap = bootstrap
+        self.access = access
         self.replicas = {r.spec.name: r for r in replicas}
         self.ready = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
@@ -128,7 +129,7 @@ class ReplicaService(mode.Service):
 
     async def on_start(self) -> None:
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap,
+            **self.access.aiokafka(),
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -147,7 +148,7 @@ class ReplicaService(mode.Service):
         await self._consumer.start()
         # End offsets are asked on a connection of their own: the broker answers a connection's requests
         # in order, so on the fetching consumer's connection they would wait behind its long poll (500 ms).
-        self._probe = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
+        self._probe = AIOKafkaConsumer(**self.access.aiokafka(), group_id=None,
                                        enable_auto_commit=False, client_id="gamevault-replica-probe")
         await self._probe.start()
         tps = [

@@ -61,6 +61,7 @@ class ReadModels:
         self.carts = TableReplica(t.CARTS_TABLE, compact=True, spill=spill)
         self.orders = TableReplica(t.ORDERS_TABLE, compact=True, spill=spill)
         self.reviews = TableReplica(t.REVIEWS_TABLE, spill=spill)
+        self.partners = TableReplica(t.PARTNERS_TABLE)  # who may write which ingress topic (agents/ingress.py)
         self.users_by_id: MutableMapping[str, str] = (
             {} if spill is None else spill.map("index/users-by-id", dumps=str.encode, loads=bytes.decode))
         self.users.subscribe(self._index_user)
@@ -75,7 +76,7 @@ class ReadModels:
             self.users_by_id[new["user_id"]] = key
 
     def all(self) -> list[TableReplica]:
-        return [self.users, self.products, self.ratings, self.carts, self.orders, self.reviews]
+        return [self.users, self.products, self.ratings, self.carts, self.orders, self.reviews, self.partners]
 
     def user_by_id(self, user_id: str) -> dict | None:
         email = self.users_by_id.get(user_id)

@@ -96,11 +96,11 @@ class Sink:
     async def run(self) -> None:
         gc_task = asyncio.create_task(_collect_garbage_periodically())
         self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.bootstrap, group_id=GROUP, enable_auto_commit=False,
+            **self.settings.kafka.aiokafka(), group_id=GROUP, enable_auto_commit=False,
             auto_offset_reset="earliest", max_partition_fetch_bytes=8 * 1024 * 1024, fetch_max_wait_ms=200,
             client_id="gamevault-warehouse-sink",
         )
-        self.producer = AIOKafkaProducer(bootstrap_servers=self.settings.bootstrap, acks="all")
+        self.producer = AIOKafkaProducer(**self.settings.kafka.aiokafka(), acks="all")
         await self.producer.start()
         await self.consumer.start()
         self.consumer.subscribe([t.name for t in PUBLIC_EVENT_TOPICS], listener=self._Listener(self))

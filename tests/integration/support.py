@@ -7,14 +7,16 @@ from collections.abc import Callable
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-
-def producer(bootstrap: str) -> KafkaProducer:
-    return KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+from gamevault.kafka_access import KafkaAccess
 
 
-def read_topic(bootstrap: str, topic: str, until: Callable[[list], bool], timeout: float = 30.0) -> list:
+def producer(access: KafkaAccess) -> KafkaProducer:
+    return KafkaProducer(**access.kafka_python(), acks="all")
+
+
+def read_topic(access: KafkaAccess, topic: str, until: Callable[[list], bool], timeout: float = 30.0) -> list:
     """Every record of `topic` from the beginning, re-read until `until(records)` or the timeout."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=500)
+    consumer = KafkaConsumer(**access.kafka_python(), enable_auto_commit=False, consumer_timeout_ms=500)
     partitions = consumer.partitions_for_topic(topic) or set()
     tps = [TopicPartition(topic, p) for p in partitions]
     consumer.assign(tps)

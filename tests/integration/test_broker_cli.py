@@ -4,7 +4,8 @@ import os
 import subprocess
 import sys
 
-from gamevault.broker.local import _pid_alive, free_port, port_open
+from gamevault.broker.local import _pid_alive
+from gamevault.broker.ports import free_port, port_open
 
 
 def gamevault(*args, env):

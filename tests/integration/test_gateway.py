@@ -55,7 +55,7 @@ def test_traceparent_reaches_the_events_a_request_causes(stack, api):
     r = api.http.post("/products", headers={**seller.headers, "traceparent": f"00-{trace_id}-{'1' * 16}-01"},
                       json={"title": "Traced", "platform": "pc", "genres": ["action"], "price": {"amount": "5.00"}})
     pid = r.json()["id"]
-    records = read_topic(stack.broker.bootstrap, "gamevault.catalog.events",
+    records = read_topic(stack.broker.access(), "gamevault.catalog.events",
                          lambda recs: any(x.key == pid.encode() for x in recs))
     [created] = [x for x in records if x.key == pid.encode()]
     headers = dict(created.headers)

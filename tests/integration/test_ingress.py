@@ -58,7 +58,7 @@ def test_valid_is_accepted_invalid_are_deadlettered(stack, api):
     prober = threading.Thread(target=probe)
     prober.start()
     try:
-        kp = producer(stack.broker.bootstrap)
+        kp = producer(stack.broker.access())
         for name, (value, _) in bad.items():
             kp.send("gamevault.catalog.commands", key=keys[name].encode(), value=value)
         kp.send("gamevault.catalog.commands", key=good_id.encode(),
@@ -70,7 +70,7 @@ def test_valid_is_accepted_invalid_are_deadlettered(stack, api):
         assert product["title"] == "Celeste" and product["stock"] == 7 and product["seller_id"] == seller.id
 
         wanted = set(keys.values())
-        dead = read_topic(stack.broker.bootstrap, "gamevault.deadletter",
+        dead = read_topic(stack.broker.access(), "gamevault.deadletter",
                           lambda recs: wanted <= {r.key.decode() for r in recs if r.key})
     finally:
         stop.set()

@@ -34,7 +34,7 @@ def test_produce_reports_each_line_and_sends_the_valid(stack, tmp_path):
     report = orjson.loads(completed.stdout)
     assert report[0]["ok"] and report[0]["key"] == pid
 
-    records = read_topic(stack.broker.bootstrap, "gamevault.catalog.commands",
+    records = read_topic(stack.broker.access(), "gamevault.catalog.commands",
                          lambda recs: sum(r.key == pid.encode() for r in recs) >= 2)
     sent = [orjson.loads(r.value) for r in records if r.key == pid.encode()]
     assert [e["data"]["stock"] for e in sent] == [4, 5]

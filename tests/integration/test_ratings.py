@@ -10,13 +10,14 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from gamevault.domain import ratings
+from gamevault.kafka_access import KafkaAccess
 from tests.integration.support import producer, read_topic, wait_for
 from tests.support.api import Api, admin, purchase
 
 
-def group_lag(bootstrap: str, topic: str, group: str = "gamevault") -> int:
-    admin_client = KafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+def group_lag(access: KafkaAccess, topic: str, group: str = "gamevault") -> int:
+    admin_client = KafkaAdminClient(**access.kafka_python())
+    consumer = KafkaConsumer(**access.kafka_python())
     try:
         tps = [TopicPartition(topic, p) for p in range(8)]
         try:
@@ -30,9 +31,9 @@ def group_lag(bootstrap: str, topic: str, group: str = "gamevault") -> int:
         consumer.close()
 
 
-def table_contents(bootstrap: str, topic: str) -> dict:
+def table_contents(access: KafkaAccess, topic: str) -> dict:
     latest = {}
-    for record in read_topic(bootstrap, topic, lambda recs: False, timeout=3):
+    for record in read_topic(access, topic, lambda recs: False, timeout=3):
         latest[orjson.loads(record.key)] = orjson.loads(record.value) if record.value else None
     return latest
 
@@ -102,7 +103,7 @@ def synthetic_events(n: int, products: int, seed: int = 11) -> tuple[list[tuple[
 def test_duplicates_and_a_sigkill_mid_aggregation_leave_the_table_exact(isolated):
     stack = isolated()
     records, truth = synthetic_events(10_000, 100)
-    kp = producer(stack.broker.bootstrap)
+    kp = producer(stack.broker.access())
     for key, value in records:
         kp.send("gamevault.reviews.events", key=key, value=value)
     for key, value in records[:500]:  # the same events delivered again
@@ -110,14 +111,14 @@ def test_duplicates_and_a_sigkill_mid_aggregation_leave_the_table_exact(isolated
     kp.flush()
     kp.close()
     victim = stack.start_worker(wait=False, GAMEVAULT_AGENTS="ratings")
-    wait_for(lambda: group_lag(stack.broker.bootstrap, "gamevault.reviews.events") < 9_000, timeout=120,
+    wait_for(lambda: group_lag(stack.broker.access(), "gamevault.reviews.events") < 9_000, timeout=120,
              interval=0.05)
     victim.kill()  # SIGKILL while aggregating: no flush, no commit
     stack.start_worker(GAMEVAULT_AGENTS="ratings")
 
     def exact() -> bool:
         try:
-            check_table_against(stack.broker.bootstrap, truth)
+            check_table_against(stack.broker.access(), truth)
         except (AssertionError, KeyError):
             return False
         return True
@@ -126,12 +127,12 @@ def test_duplicates_and_a_sigkill_mid_aggregation_leave_the_table_exact(isolated
     # offsets trail the processing by a minute or more after a restart: the group lag is no signal).
     wait_for(exact, timeout=180, interval=1.0)
     time.sleep(3)  # and it stays so: nothing left to apply moves it
-    check_table_against(stack.broker.bootstrap, truth)
+    check_table_against(stack.broker.access(), truth)
 
 
-def check_table_against(bootstrap: str, truth: dict[str, dict[str, int]]) -> None:
-    table = table_contents(bootstrap, "gamevault.internal.ratings.changelog")
-    totals = table_contents(bootstrap, "gamevault.internal.rating-totals.changelog")
+def check_table_against(access: KafkaAccess, truth: dict[str, dict[str, int]]) -> None:
+    table = table_contents(access, "gamevault.internal.ratings.changelog")
+    totals = table_contents(access, "gamevault.internal.rating-totals.changelog")
     votes: dict[str, dict] = defaultdict(dict)
     for key, vote in table.items():
         if ratings.is_vote(key):

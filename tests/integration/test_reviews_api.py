@@ -114,7 +114,7 @@ def test_partner_channel_gets_the_same_checks(stack, api):
                 "type": "gamevault.reviews.review.submit", "data": body}
 
     good, unverified, broken = f"pr-{uuid.uuid4().hex[:8]}", f"pr-{uuid.uuid4().hex[:8]}", f"pr-{uuid.uuid4().hex[:8]}"
-    kp = producer(stack.broker.bootstrap)
+    kp = producer(stack.broker.access())
     kp.send("gamevault.reviews.commands", key=pid.encode(), value=orjson.dumps(submit(buyer.id, good)))
     kp.send("gamevault.reviews.commands", key=pid.encode(), value=orjson.dumps(submit(buyer.id, good)))  # duplicate
     kp.send("gamevault.reviews.commands", key=pid.encode(), value=orjson.dumps(submit(stranger.id, unverified)))
@@ -129,7 +129,7 @@ def test_partner_channel_gets_the_same_checks(stack, api):
         except (orjson.JSONDecodeError, AttributeError, TypeError):
             return None
 
-    dead = read_topic(stack.broker.bootstrap, "gamevault.deadletter",
+    dead = read_topic(stack.broker.access(), "gamevault.deadletter",
                       lambda recs: {unverified, broken} <= {review_id(r) for r in recs})
     reasons = {review_id(r): headers_of(r)["dlq.reason"] for r in dead if review_id(r) in (unverified, broken)}
     assert reasons == {unverified: "rejected", broken: "schema_violation"}

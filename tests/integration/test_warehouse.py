@@ -27,7 +27,7 @@ def lake_env(tmp_path_factory, kafka_jars):
     broker = start_broker(home)
     stack = Stack(home, broker)
     events = generate(600, seed=3)
-    produce(broker.bootstrap, events)
+    produce(broker.access(), events)
     env = {**stack.base_env(), "GAMEVAULT_HOME": str(home)}
     yield {"home": home, "broker": broker, "stack": stack, "events": events, "env": env}
     stack.stop()
@@ -67,7 +67,7 @@ def test_every_event_exactly_once_through_kills_and_compaction(lake_env):
     kp_value = b"\x00\x01 not json at all"
     from kafka import KafkaProducer
 
-    kp = KafkaProducer(bootstrap_servers=lake_env["broker"].bootstrap)
+    kp = KafkaProducer(**lake_env["broker"].access().kafka_python())
     kp.send("gamevault.orders.events", key=b"broken", value=kp_value)
     kp.flush()
     kp.close()
@@ -87,7 +87,7 @@ def test_every_event_exactly_once_through_kills_and_compaction(lake_env):
     got = {r["event_id"] for r in sql(env, "SELECT event_id FROM events")}
     assert got == wanted
 
-    dead = read_topic(lake_env["broker"].bootstrap, "gamevault.deadletter",
+    dead = read_topic(lake_env["broker"].access(), "gamevault.deadletter",
                       lambda recs: any(r.key == b"broken" for r in recs))
     [record] = [r for r in dead if r.key == b"broken"]
     assert headers_of(record)["dlq.reason"] == "undecodable" and record.value == kp_value
@@ -107,7 +107,7 @@ def test_an_idle_topic_is_written_within_seconds(lake_env):
     event = cloudevent("gamevault.users.user.registered",
                        {"user_id": marker, "email": f"{marker}@example.test", "display_name": "Idle", "role": "buyer",
                         "registered_at": iso(datetime.now(UTC))}, datetime.now(UTC), marker)
-    produce(lake_env["broker"].bootstrap, [("gamevault.users.events", marker.encode(), event)])
+    produce(lake_env["broker"].access(), [("gamevault.users.events", marker.encode(), event)])
     sent = time.monotonic()
     wait_for(lambda: sql(env, f"SELECT count(*) AS n FROM users WHERE user_id = '{marker}'")[0]["n"] == 1,
              timeout=15, interval=0.2)
@@ -125,7 +125,7 @@ def test_late_events_land_on_their_own_date(lake_env):
     event = cloudevent("gamevault.users.user.registered",
                        {"user_id": marker, "email": "l@example.test", "display_name": "Late", "role": "buyer",
                         "registered_at": iso(late_at), "newly_added_field": "tolerated"}, late_at, marker)
-    produce(lake_env["broker"].bootstrap, [("gamevault.users.events", marker.encode(), event)])
+    produce(lake_env["broker"].access(), [("gamevault.users.events", marker.encode(), event)])
     wait_for(lambda: sql(env, f"SELECT count(*) AS n FROM events WHERE event_subject = '{marker}'")[0]["n"] == 1,
              timeout=20, interval=0.3)
     [row] = sql(env, f"SELECT date, data FROM events WHERE event_subject = '{marker}'")

@@ -60,7 +60,7 @@ def test_a_notification_for_an_unknown_payment_is_stored_then_dead_lettered(stac
     body = yape_event(order_id, event_id=event_id)
     r = post(api, "yape", body, {"Yape-Signature": hmac_header(secret(stack, "yape-webhook-secret"), body)})
     assert r.status_code == 200 and r.json() == {"status": "stored", "event_id": event_id}
-    dead = read_topic(stack.broker.bootstrap, "gamevault.deadletter",
+    dead = read_topic(stack.broker.access(), "gamevault.deadletter",
                       lambda recs: any(x.key == order_id.encode() for x in recs))
     [record] = [x for x in dead if x.key == order_id.encode()]
     assert headers_of(record)["dlq.reason"] == "rejected" and "unknown payment" in headers_of(record)["dlq.detail"]

@@ -9,6 +9,8 @@ from typing import Any
 
 import orjson
 
+from gamevault.kafka_access import KafkaAccess
+
 TOPIC_OF = {"users": "gamevault.users.events", "orders": "gamevault.orders.events",
             "payments": "gamevault.payments.events", "logistics": "gamevault.logistics.events",
             "reviews": "gamevault.reviews.events", "catalog": "gamevault.catalog.events"}
@@ -105,10 +107,10 @@ def generate(orders: int, seed: int = 1, start: datetime | None = None, days: in
     return out
 
 
-def produce(bootstrap: str, events: list[tuple[str, bytes, dict]]) -> None:
+def produce(access: KafkaAccess, events: list[tuple[str, bytes, dict]]) -> None:
     from kafka import KafkaProducer
 
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=10)
+    producer = KafkaProducer(**access.kafka_python(), acks="all", linger_ms=10)
     for topic, key, event in events:
         producer.send(topic, key=key, value=orjson.dumps(event))
     producer.flush()

@@ -14,6 +14,8 @@ import httpx
 
 from gamevault.broker.admin import ensure_topics
 from gamevault.broker.local import LocalKafka, free_port
+from gamevault.broker.security import LocalSecurity
+from gamevault.kafka_access import PLATFORM
 
 REPO = Path(__file__).resolve().parents[2]
 JAR_HOME = Path(os.environ.get("GAMEVAULT_TEST_JAR_HOME", REPO / ".gamevault"))
@@ -25,10 +27,13 @@ def jar_cache() -> Path:
     return LocalKafka(JAR_HOME).install(echo=lambda m: print(m, file=sys.stderr))
 
 
-def start_broker(home: Path, port: int | None = None, **config: str) -> LocalKafka:
-    broker = LocalKafka(home, port or free_port(span=2), libs_dir=jar_cache(), heap="512m", extra_config=config)
+def start_broker(home: Path, port: int | None = None, reauth_ms: int | None = None, **config: str) -> LocalKafka:
+    """A locked broker (SCRAM, ACLs) whose principals' passwords live under `home`, as `gamevault kafka start`."""
+    security = LocalSecurity.of_home(home, **({"reauth_ms": reauth_ms} if reauth_ms else {}))
+    broker = LocalKafka(home, port or free_port(span=4), libs_dir=jar_cache(), heap="512m", extra_config=config,
+                        security=security)
     broker.start(echo=lambda m: None)
-    ensure_topics(broker.bootstrap)
+    ensure_topics(broker.access(PLATFORM))
     return broker
 
 

@@ -32,7 +32,7 @@ UNDELIVERABLE_SHARE = 0.1
 def system_stack(home: Path, workers: int = 1, broker: Any = None, **env: str) -> Stack:
     """Simulators, workers and the sink on one broker (or on the cluster given as `broker`)."""
     if broker is not None:
-        env = {"GAMEVAULT_KAFKA_BOOTSTRAP": broker.bootstrap, **env}
+        env = {**broker.client_env(), **env}
     stack = Stack(home, broker or start_broker(home), env=env)
     stack.start_simulators()
     for _ in range(workers):
@@ -85,7 +85,7 @@ class Traffic:
                       for n, w in enumerate(["alpha", "beta", "gamma", "delta", "omega", "sigma"])}
         self.buyers = [self.api.register("buyer") for _ in range(8)]
         self.admin = {"Authorization": f"Bearer {self.api.login(*ADMIN)}"}
-        self.partner = KafkaProducer(bootstrap_servers=stack.broker.bootstrap, acks="all", retries=50)
+        self.partner = KafkaProducer(**stack.broker.access().kafka_python(), acks="all", retries=50)
 
     # ---- requests -------------------------------------------------------------------------
     def call(self, client: httpx.Client, route: str, method: str, url: str, retry: bool = False,
@@ -272,7 +272,7 @@ def check_ratings(traffic: Traffic, timeout: float = 60) -> int:
 
 
 def check_deadletters(traffic: Traffic, timeout: float = 60) -> int:
-    consumer = KafkaConsumer(bootstrap_servers=traffic.stack.broker.bootstrap, enable_auto_commit=False,
+    consumer = KafkaConsumer(**traffic.stack.broker.access().kafka_python(), enable_auto_commit=False,
                              consumer_timeout_ms=1000)
     tps = [TopicPartition("gamevault.deadletter", p) for p in range(4)]
     consumer.assign(tps)
@@ -293,7 +293,7 @@ def check_lake(stack: Stack, timeout: float = 90) -> int:
     """Every record of every public topic is in the lake exactly once (by topic, partition and offset)."""
     import duckdb
 
-    consumer = KafkaConsumer(bootstrap_servers=stack.broker.bootstrap)
+    consumer = KafkaConsumer(**stack.broker.access().kafka_python())
     tps = [TopicPartition(t.name, p) for t in PUBLIC_EVENT_TOPICS for p in range(t.partitions)]
     ends = consumer.end_offsets(tps)
     consumer.close()

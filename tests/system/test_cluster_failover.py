@@ -26,7 +26,7 @@ def test_one_of_three_brokers_killed(system_home, figure):
     cluster = LocalCluster(system_home / "cluster", 3, libs_dir=jar_cache(), heap="384m")
     cluster.start(echo=lambda m: None)
     try:
-        report = ensure_topics(cluster.bootstrap)
+        report = ensure_topics(cluster.access())
         assert report.replication == 3
         stack = system_stack(system_home, workers=1, broker=cluster)
         try:

@@ -18,6 +18,7 @@ import httpx
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from bench import bare_api
+from gamevault.kafka_access import KafkaAccess
 from gamevault.streams.topics import CATALOG_INGRESS, DEADLETTER, REVIEWS_INGRESS
 from tests.integration.support import headers_of
 from tests.support.fuzz import draw_many
@@ -54,9 +55,9 @@ def reads_measured(*urls: str):
         child.join(30)
 
 
-def dead_letters_from(bootstrap: str, start: dict[TopicPartition, int], prefix: str, want: int,
+def dead_letters_from(access: KafkaAccess, start: dict[TopicPartition, int], prefix: str, want: int,
                       timeout: float) -> dict[str, object]:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=200)
+    consumer = KafkaConsumer(**access.kafka_python(), enable_auto_commit=False, fetch_max_wait_ms=200)
     consumer.assign(list(start))
     for tp, offset in start.items():
         consumer.seek(tp, offset)
@@ -85,7 +86,7 @@ def flood_and_check(stack, api, bare_url: str, figure) -> None:
         for n, (reason, value) in enumerate(draw_many(topic, PER_TOPIC)):
             records[f"fuzz-{run}-{topic.split('.')[1]}-{n}"] = (topic, reason, value)
 
-    probe = KafkaConsumer(bootstrap_servers=stack.broker.bootstrap)
+    probe = KafkaConsumer(**stack.broker.access().kafka_python())
     tps = [TopicPartition(DEADLETTER.name, p) for p in probe.partitions_for_topic(DEADLETTER.name)]
     start = probe.end_offsets(tps)
     probe.close()
@@ -96,12 +97,12 @@ def flood_and_check(stack, api, bare_url: str, figure) -> None:
         time.sleep(4)
     with reads_measured(product_url, bare_url) as during:
         flood = time.perf_counter()
-        producer = KafkaProducer(bootstrap_servers=stack.broker.bootstrap, acks="all", linger_ms=5)
+        producer = KafkaProducer(**stack.broker.access().kafka_python(), acks="all", linger_ms=5)
         for key, (topic, _, value) in records.items():
             producer.send(topic, key=key.encode(), value=value)
         producer.flush()
         producer.close()
-        found = dead_letters_from(stack.broker.bootstrap, start, f"fuzz-{run}-", len(records), timeout=240)
+        found = dead_letters_from(stack.broker.access(), start, f"fuzz-{run}-", len(records), timeout=240)
         flood = time.perf_counter() - flood
     assert warmup
     figure(f"{len(found):,} of {len(records):,} records dead-lettered in {flood:.1f} s "

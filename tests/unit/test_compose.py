@@ -16,3 +16,17 @@ def test_compose_has_kafka_worker_and_sink_with_the_cli_environment():
         env = services[name]["environment"]
         assert env["GAMEVAULT_KAFKA_BOOTSTRAP"] == "kafka:9092"
     assert "deploy" in services["worker"] or "scale" in str(services["worker"])
+
+
+def test_compose_ships_no_usable_secret_and_locks_kafka():
+    text = (REPO / "compose.yml").read_text()
+    doc = yaml.safe_load(text)
+    env = doc["services"]["worker"]["environment"]
+    for name in ("GAMEVAULT_JWT_SECRET", "GAMEVAULT_ADMIN_PASSWORD", "GAMEVAULT_KAFKA_PASSWORD",
+                 "GAMEVAULT_KAFKA_ADMIN_PASSWORD"):
+        assert ":?" in env[name], f"{name} must be required (${{VAR:?...}}), not defaulted"
+    assert ":-" not in text  # no variable has a default value
+    kafka = doc["services"]["kafka"]["environment"]
+    assert kafka["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+    assert "PLAINTEXT:PLAINTEXT" not in kafka["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"]
+    assert env["GAMEVAULT_KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT"

@@ -60,14 +60,21 @@ class ReviewRetracted(_Review):
     pass
 
 
-# ---- ingress: partner channels -> gamevault.reviews.commands ------------------------------
+# ---- ingress: the operator's path and partner channels -------------------------------------
+ExternalRef = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
+
+
 @event("gamevault.reviews.review.submit", topic=REVIEWS_INGRESS, key="product_id",
-       summary="A review collected by a partner channel (same checks as the REST route)")
+       summary="A review collected outside GameVault. On a partner's own topic it is the channel's: the "
+               "platform chooses the review id and attributes it to the channel (review_id and buyer_id "
+               "are refused there); on gamevault.reviews.commands (the operator's path) it names both")
 class SubmitReview(Contract):
-    review_id: Id
     product_id: Id
-    buyer_id: Id
     rating: Stars
     title: ReviewTitle
     body: ReviewBody
+    external_id: ExternalRef | None = Field(
+        None, description="the channel's own id of this review: delivering it again is idempotent")
+    review_id: Id | None = Field(None, description="operator's path only")
+    buyer_id: Id | None = Field(None, description="operator's path only: the GameVault buyer who wrote it")
     channel: str = "partner"

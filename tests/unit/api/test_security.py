@@ -1,4 +1,5 @@
 import asyncio
+import secrets
 import time
 
 import jwt
@@ -58,3 +59,12 @@ def test_passwords_are_argon2id_and_verified():
         assert not await verify_password("anything", None)
 
     asyncio.run(go())
+
+
+@pytest.mark.parametrize("secret", ["change-me-to-a-long-random-secret-of-32-bytes-or-more",
+                                    "please-CHANGEME-this-is-the-jwt-secret-of-gamevault",
+                                    "an-example-secret-that-is-long-enough-to-pass-length"])
+def test_a_placeholder_jwt_secret_refuses_to_start(secret):
+    with pytest.raises(ValueError, match="placeholder"):
+        TokenService(secret, "gamevault", "gamevault-api", 60)
+    TokenService(secrets.token_urlsafe(48), "gamevault", "gamevault-api", 60)  # a real one starts

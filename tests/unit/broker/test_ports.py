@@ -2,8 +2,8 @@
 
 import socket
 
-from gamevault.broker import local
-from gamevault.broker.local import _ephemeral_low, free_port
+from gamevault.broker import ports as local
+from gamevault.broker.ports import _ephemeral_low, free_port
 
 
 def test_ports_are_below_the_ephemeral_range_and_bindable():

@@ -52,7 +52,9 @@ def test_update_without_changes_keeps_the_version():
 def test_seller_integration_upserts_only_its_own_products():
     state = created()
     assert catalog.upsert(state, {"product_id": "p", "seller_id": "intruder", **LISTING}, "c2", AT).error[0] == \
-        "forbidden"
+        "unauthorized"
+    assert catalog.set_stock(state, {"product_id": "p", "seller_id": "intruder", "stock": 0}, "c2", AT).error[0] == \
+        "unauthorized"
     replaced = catalog.upsert(state, {"product_id": "p", "seller_id": "s", **LISTING, "title": "New"}, "c3", AT)
     assert replaced.state["title"] == "New" and replaced.state["stock"] == 3  # stock kept when not sent
     fresh = catalog.upsert(None, {"product_id": "q", "seller_id": "s", **LISTING}, "c4", AT)
