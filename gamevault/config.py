@@ -75,6 +75,7 @@ class Settings:
     delivery_timeout_s: float = 3600.0
     chaos: frozenset[str] = frozenset()
     state_in_memory: bool = False  # True: tables and replicas in the heap (memory://), as before spill.py
+    trusted_proxies: tuple[str, ...] = ()  # addresses whose X-Forwarded-For is believed; none by default
 
     # ---- derived -------------------------------------------------------------------------
     @property
@@ -211,5 +212,7 @@ def load_settings(home: str | Path | None = None, **overrides: object) -> Settin
         delivery_timeout_s=float(_env("GAMEVAULT_DELIVERY_TIMEOUT", "3600")),
         chaos=frozenset(x.strip() for x in (_env("GAMEVAULT_CHAOS", "") or "").split(",") if x.strip()),
         state_in_memory=_env_bool("GAMEVAULT_STATE_IN_MEMORY", False),
+        trusted_proxies=tuple(p.strip() for p in (_env("GAMEVAULT_TRUSTED_PROXIES", "") or "").split(",")
+                              if p.strip()),
     )
     return base.with_overrides(**overrides)

@@ -126,7 +126,8 @@ def build(settings: Settings, api_port: int | None = None) -> Services:
     for agent in agents:
         AGENTS[agent][0].install(services)
 
-    services.api_server = ApiServer(create_api(services), settings.api_host, api_port or settings.api_port)
+    services.api_server = ApiServer(create_api(services), settings.api_host, api_port or settings.api_port,
+                                    trusted_proxies=settings.trusted_proxies)
     for dependency in (replicas, bus, services.api_server):
         app.add_dependency(dependency)
 

@@ -88,6 +88,7 @@ class Context:
     headers: list[tuple[str, bytes]]
     source: str
     pending: list[Awaitable[Any]] = field(default_factory=list)
+    made: int = 0  # events made so far while handling this record: each one's position
 
     @property
     def traceparent(self) -> str:
@@ -97,14 +98,17 @@ class Context:
         return [("traceparent", self.traceparent.encode())]
 
     def make_event(self, type_: str, data: dict[str, Any], *, cause: str, time=None) -> CloudEvent:
-        """A public event whose id is derived from its cause, so a replay re-emits the same id."""
+        """A public event whose id is derived from its cause and its position among the events this record
+        causes: a replay re-emits the same ids, and distinct events of one decision never share one
+        (three items taken out of one cart are three events, with one type, subject and cause)."""
         et = lookup(type_)
         if et is None:
             raise KeyError(f"unregistered event type {type_}")
         subject = str(data.get("review_id") or et.key_of(data))
+        self.made += 1
         return new_event(
-            type_, self.source, data, subject=subject, event_id=deterministic_id(type_, subject, cause),
-            time=time or self.event.time,
+            type_, self.source, data, subject=subject,
+            event_id=deterministic_id(type_, subject, cause, str(self.made)), time=time or self.event.time,
         )
 
     async def publish(self, event: CloudEvent) -> None:
@@ -198,8 +202,9 @@ async def reject(ctx: Context, code: str, detail: str) -> None:
         topic, partition_s, offset_s = origin.rsplit("/", 2)
         partition, offset = int(partition_s), int(offset_s)
     reason = Reason.UNAUTHORIZED if code == "unauthorized" else Reason.REJECTED
+    kept = [(k, v) for k, v in ctx.headers if k == "traceparent"]  # routing headers are ours, not the record's
     await ctx.producer.deadletter(ctx.key.encode(), ctx.event.to_json(), reason, f"{code}: {detail}",
-                                  topic, partition, offset, "agent", ctx.headers)
+                                  topic, partition, offset, "agent", kept)
 
 
 async def apply(ctx: Context, table: Any, key: str, decision: Any) -> None:

@@ -10,8 +10,8 @@ from typing import Any
 from gamevault.agents.app import raw_topic
 from gamevault.agents.bus import CommandTimeout, Unavailable
 from gamevault.agents.runtime import Context, Dispatcher, apply, stream_agent
-from gamevault.api.security import hash_password, verify_password
 from gamevault.domain import users
+from gamevault.passwords import hash_password, verify_password
 from gamevault.streams.envelope import iso, new_event, utcnow
 from gamevault.streams.topics import USERS_COMMANDS
 

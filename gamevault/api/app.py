@@ -33,6 +33,7 @@ def create_api(services: Any) -> FastAPI:
     services.documents = ProductDocuments(services.views)
     api.state.services = services
     api.state.login_failures = TokenBuckets(Policy("login-failures", settings.token_rate_limit_per_minute))
+    api.state.account_failures = TokenBuckets(Policy("account-failures", settings.token_rate_limit_per_minute * 10))
     install_problem_handlers(api)
 
     api.include_router(ops.router)

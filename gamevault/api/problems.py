@@ -12,6 +12,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
 
+from gamevault.passwords import Busy
+
 log = logging.getLogger(__name__)
 
 PROBLEM_BASE = "https://gamevault.dev/problems/"
@@ -80,6 +82,10 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _problem(request: Request, exc: Problem) -> Response:
         return problem_response(exc.status, exc.detail, slug=exc.slug, title=exc.title,
                                 headers=exc.headers, instance=request.url.path, **exc.extra)
+
+    @app.exception_handler(Busy)
+    async def _busy(request: Request, exc: Busy) -> Response:
+        return problem_response(503, str(exc), slug="busy", headers={"Retry-After": "1"}, instance=request.url.path)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:

@@ -2,38 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
-from pwdlib import PasswordHash
-from pwdlib.hashers.argon2 import Argon2Hasher
 
 ALGORITHM = "HS256"  # pinned: decode() accepts this one algorithm only (no "none", no key confusion)
-
-# RFC 9106 second recommended option (64 MiB, t=3, p=4), the argon2-cffi default
-_hasher = PasswordHash((Argon2Hasher(),))
-# a real hash of a random password, verified when the account does not exist (equal timing)
-_DUMMY_HASH = _hasher.hash(uuid.uuid4().hex)
-
-
-async def hash_password(password: str) -> str:
-    """Argon2id in a thread: it takes tens of milliseconds and must not stall the event loop."""
-    return await asyncio.get_running_loop().run_in_executor(None, _hasher.hash, password)
-
-
-async def verify_password(password: str, password_hash: str | None) -> bool:
-    def _verify() -> bool:
-        try:
-            return _hasher.verify(password, password_hash or _DUMMY_HASH) and password_hash is not None
-        except Exception:
-            return False
-
-    return await asyncio.get_running_loop().run_in_executor(None, _verify)
-
 
 class InvalidToken(Exception):
     pass

@@ -34,9 +34,11 @@ def bind_reuseport(host: str, port: int) -> socket.socket:
 
 
 class ApiServer(mode.Service):
-    def __init__(self, asgi_app: Any, host: str, port: int, **kwargs: Any) -> None:
+    def __init__(self, asgi_app: Any, host: str, port: int, trusted_proxies: tuple[str, ...] = (),
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.asgi_app = asgi_app
+        self.trusted_proxies = trusted_proxies
         self.host = host
         self.port = port
         self.server: _Server | None = None
@@ -48,6 +50,9 @@ class ApiServer(mode.Service):
         config = uvicorn.Config(
             self.asgi_app, lifespan="off", log_level="warning", access_log=False, http="httptools",
             server_header=False, date_header=False, timeout_keep_alive=30, backlog=2048,
+            # X-Forwarded-For is believed only from the proxies GAMEVAULT_TRUSTED_PROXIES names (uvicorn's
+            # default trusts 127.0.0.1: every local client could pick its own IP and dodge the rate limits)
+            proxy_headers=bool(self.trusted_proxies), forwarded_allow_ips=list(self.trusted_proxies) or [],
         )
         self.server = _Server(config)
         self._serving = self.add_future(self.server.serve(sockets=[self._sock]))

@@ -161,8 +161,8 @@ def void(p: dict[str, Any] | None, reason: str, at: str) -> Outcome:
     """The order gave up waiting: void the payment with the gateway (refund it, if it was captured)."""
     if p is None:
         return Outcome()
-    if p["status"] in (STARTING, PENDING):
-        state = _bump(p, status=VOIDING, reason=reason, updated_at=at)
+    if p["status"] in (STARTING, PENDING):  # the buyer's payment fields are not needed to void
+        state = _bump(p, status=VOIDING, reason=reason, updated_at=at, request=None)
         return Outcome(state=state, calls=[("void", state)])
     if p["status"] == CAPTURED:
         state = _bump(p, status=REFUNDING, reason=reason, updated_at=at)

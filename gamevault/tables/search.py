@@ -119,14 +119,37 @@ def encode_cursor(sort: str, key: tuple) -> str:
     return base64.urlsafe_b64encode(orjson.dumps([sort, list(key)])).decode().rstrip("=")
 
 
+# the key a cursor carries, per sort order: (-score, id), (cents, id), (-cents, id),
+# (unrated, -average, -count, id), (-created timestamp, id); "number" slots take an int or a float
+_KEY_SHAPES: dict[str, tuple[str, ...]] = {
+    "relevance": ("int", "id"), "price_asc": ("int", "id"), "price_desc": ("int", "id"),
+    "rating_desc": ("int", "number", "int", "id"), "newest": ("number", "id"),
+}
+
+
+def _fits(value: object, kind: str) -> bool:
+    if isinstance(value, bool):
+        return False
+    if kind == "id":
+        return isinstance(value, str) and 0 < len(value) <= 64
+    if kind == "int":
+        return isinstance(value, int) and abs(value) < 10**15
+    return isinstance(value, int | float) and math.isfinite(value) and abs(value) < 10**15
+
+
 def decode_cursor(sort: str, cursor: str) -> tuple:
+    """The key a cursor carries, checked against the shape its sort order gives keys: anything else
+    (a forged or truncated cursor) is a BadCursor, never an error deeper in the search."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         cursor_sort, key = orjson.loads(base64.urlsafe_b64decode(padded))
     except Exception:
         raise BadCursor("the cursor is not one this API issued") from None
-    if cursor_sort != sort or not isinstance(key, list) or not key:
+    if cursor_sort != sort:
         raise BadCursor("the cursor belongs to another sort order")
+    shape = _KEY_SHAPES.get(sort, ())
+    if not isinstance(key, list) or len(key) != len(shape) or not all(map(_fits, key, shape)):
+        raise BadCursor("the cursor is not one this API issued")
     return tuple(key)
 
 
@@ -360,7 +383,7 @@ class CatalogIndex:
     def search(self, query: Query) -> Page:
         tokens = tokenize(query.q or "")[:_MAX_QUERY_TOKENS]
         sort = query.sort if (query.sort != "relevance" or tokens) else "newest"
-        after = decode_cursor(query.sort, query.cursor) if query.cursor else None
+        after = decode_cursor(sort, query.cursor) if query.cursor else None
         # bounds may have any precision: 10.005 as a minimum starts at 10.01
         min_cents = math.ceil(query.min_price * 100) if query.min_price is not None else None
         max_cents = math.floor(query.max_price * 100) if query.max_price is not None else None
@@ -399,7 +422,7 @@ class CatalogIndex:
                     break
         more = len(page) > limit
         page = page[:limit]
-        next_cursor = encode_cursor(query.sort, page[-1][0]) if more and page else None
+        next_cursor = encode_cursor(sort, page[-1][0]) if more and page else None
         return Page([pid for _, pid in page], next_cursor)
 
     @staticmethod

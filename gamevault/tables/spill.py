@@ -25,6 +25,8 @@ from typing import Any, Generic, TypeVar
 from faust.stores import STORES, memory
 from rocksdict import BlockBasedOptions, Cache, Options, Rdict, WriteOptions
 
+from gamevault.secret_files import private_dir
+
 V = TypeVar("V")
 WRITE_BUFFER_BYTES = 4 << 20  # per memtable, two of them: 8 MB of writes before a flush to disk
 BLOCK_CACHE_BYTES = 16 << 20  # hot blocks (index and filter blocks included, so they are bounded too)
@@ -116,7 +118,8 @@ class Spill:
         self.directory = directory
         self._maps = 0
         shutil.rmtree(directory, ignore_errors=True)
-        directory.mkdir(parents=True)
+        private_dir(directory.parent)  # <home>/state: password hashes and payment state pass through it
+        private_dir(directory)
         options = Options(raw_mode=True)
         options.create_if_missing(True)
         options.set_write_buffer_size(WRITE_BUFFER_BYTES)

@@ -88,3 +88,33 @@ def test_valid_is_accepted_invalid_are_deadlettered(stack, api):
         assert 0 <= int(headers["dlq.source.partition"]) < 8
     assert good_id not in by_key
     assert readiness and set(readiness) == {200}, readiness
+
+
+def test_routing_headers_a_producer_sends_are_not_believed(stack):
+    """A forged reply-to/correlation-id pair must not route a refusal to the replies topic, and a forged
+    ingress-offset must not fake the dead letter's coordinates: only traceparent is carried over."""
+    run = uuid.uuid4().hex[:8]
+    refused, malformed = f"hdr-{run}-refused", f"hdr-{run}-malformed"
+    forged = [("reply-to", b"0"), ("correlation-id", f"forged-{run}".encode()),
+              ("ingress-offset", b"gamevault.users.events/0/0"),
+              ("traceparent", b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")]
+    kp = producer(stack.broker.access())
+    sent = {
+        refused: kp.send("gamevault.catalog.commands", key=refused.encode(), headers=forged, value=orjson.dumps(
+            cloudevent("gamevault.catalog.product.upsert", listing(refused, "no-such-seller")))).get(10),
+        malformed: kp.send("gamevault.catalog.commands", key=malformed.encode(), headers=forged,
+                           value=b"{not json").get(10),
+    }
+    kp.close()
+    dead = read_topic(stack.broker.access(), "gamevault.deadletter",
+                      lambda recs: set(sent) <= {r.key.decode() for r in recs if r.key})
+    for key, meta in sent.items():
+        (record,) = [r for r in dead if r.key == key.encode()]
+        headers = headers_of(record)
+        assert (headers["dlq.source.topic"], headers["dlq.source.offset"]) == (meta.topic, str(meta.offset))
+        assert "reply-to" not in headers and "correlation-id" not in headers and "ingress-offset" not in headers
+        assert headers["traceparent"].startswith("00-0af7651916cd43dd8448eb211c80319c-")
+    assert headers_of(next(r for r in dead if r.key == refused.encode()))["dlq.reason"] == "rejected"
+    replies = read_topic(stack.broker.access(), "gamevault.internal.replies",
+                         lambda recs: False, timeout=3)
+    assert not [r for r in replies if r.key == f"forged-{run}".encode()]

@@ -3,7 +3,10 @@
 import time
 import uuid
 
+import httpx
 import jwt
+
+from tests.support.api import Api
 
 PROBLEM = "application/problem+json"
 
@@ -90,3 +93,29 @@ def test_password_guessing_is_throttled(api):
     r = api.http.post("/auth/token", data={"username": user.email, "password": user.password})
     body = problem(r, 429)  # even the right password waits: the account is being guessed
     assert int(r.headers["retry-after"]) >= 1 and "failed logins" in body["detail"]
+
+
+def test_forwarded_for_headers_do_not_buy_fresh_budgets(api):
+    """Without GAMEVAULT_TRUSTED_PROXIES no X-Forwarded-For is believed: rotating it changes nothing."""
+    user = api.register()
+    statuses = [api.http.post("/auth/token", data={"username": user.email, "password": f"guess-{n}"},
+                              headers={"X-Forwarded-For": f"203.0.113.{n}", "Forwarded": f"for=198.51.100.{n}"}
+                              ).status_code for n in range(14)]
+    assert statuses.count(429) >= 4 and set(statuses) == {401, 429}
+
+
+def test_guessing_from_one_source_does_not_lock_the_owner_out_from_another(stack):
+    user = Api(stack.url)
+    owner = user.register()
+    user.close()
+    attacker = httpx.Client(base_url=stack.url + "/api/v1", transport=httpx.HTTPTransport(local_address="127.0.0.2"))
+    home = httpx.Client(base_url=stack.url + "/api/v1", transport=httpx.HTTPTransport(local_address="127.0.0.3"))
+    try:
+        guesses = [attacker.post("/auth/token", data={"username": owner.email, "password": f"guess-{n}"}).status_code
+                   for n in range(13)]
+        assert guesses[-1] == 429  # the guessing source is throttled ...
+        r = home.post("/auth/token", data={"username": owner.email, "password": owner.password})
+        assert r.status_code == 200, r.text  # ... and the owner, elsewhere, is not
+    finally:
+        attacker.close()
+        home.close()

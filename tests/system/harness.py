@@ -308,6 +308,11 @@ def check_lake(stack: Stack, timeout: float = 90) -> int:
             break
         time.sleep(1)
     assert (rows, distinct) == (expected, expected), (rows, distinct, expected)
+    # CloudEvents identity: no two distinct events share an id (a replay re-emits one event, same id, same data)
+    ids, pairs = duckdb.sql(
+        f"SELECT count(DISTINCT event_id), count(DISTINCT (event_id, event_type, event_subject, data)) FROM "
+        f"read_parquet('{lake}/**/*.parquet', hive_partitioning=true, union_by_name=true)").fetchall()[0]
+    assert ids == pairs, f"{pairs - ids} distinct events share an id with another"
     return expected
 
 

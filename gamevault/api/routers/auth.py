@@ -1,13 +1,17 @@
 """The token endpoint (OAuth2 password flow), with its own defence against password guessing.
 
-Failed attempts are counted per client IP and per account (token buckets of
-GAMEVAULT_TOKEN_RATE_LIMIT_PER_MINUTE): once either is spent, the endpoint answers 429 without
-even checking the password. Successful logins cost nothing here, so a busy legitimate client is
-not locked out by its own traffic.
+Failed attempts are counted per client IP and per (account, client IP) (token buckets of
+GAMEVAULT_TOKEN_RATE_LIMIT_PER_MINUTE): once either is spent, that source gets 429 without the
+password even being checked. A lock per account alone would be a weapon (ten bad passwords a minute
+from anywhere would keep its owner out), so the account's failures from every source together only
+slow its logins down (SLOWDOWN_S before each check) once they pass ten times the per-source budget:
+guessing from many addresses stays slow, and the owner still gets in. Successful logins cost nothing
+here, so a busy legitimate client is not locked out by its own traffic.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -17,12 +21,13 @@ from gamevault.api.deps import Services
 from gamevault.api.models import Token
 from gamevault.api.problems import Problem
 from gamevault.api.ratelimit import Decision
-from gamevault.api.security import verify_password
 from gamevault.domain.identity import UsersUnavailable
 from gamevault.domain.users import normalize_email
 from gamevault.metrics import RATE_LIMITED
+from gamevault.passwords import verify_password
 
 router = APIRouter(prefix="/auth", tags=["users"])
+SLOWDOWN_S = 1.0
 
 
 def _throttled(decision: Decision) -> Problem:
@@ -37,19 +42,22 @@ async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, response: Response,
     services: Services,
 ) -> Token:
-    failures = request.app.state.login_failures
+    failures, account_failures = request.app.state.login_failures, request.app.state.account_failures
     email = normalize_email(form.username)
     client = request.client.host if request.client else "unknown"
-    for key in ("ip:" + client, "account:" + email):
+    for key in ("ip:" + client, f"account:{email}|{client}"):
         if not (state := failures.peek(key)).allowed:
             raise _throttled(state)
+    if not account_failures.peek(email).allowed:  # guessed at from many sources: slow down, never lock out
+        await asyncio.sleep(SLOWDOWN_S)
     try:
         record = await services.users.credentials(email)
     except UsersUnavailable as exc:
         raise Problem(503, str(exc), headers={"Retry-After": "2"}) from None
     if not await verify_password(form.password, record["password_hash"] if record else None):
         failures.take("ip:" + client)
-        failures.take("account:" + email)
+        failures.take(f"account:{email}|{client}")
+        account_failures.take(email)
         raise Problem(401, "incorrect email or password", slug="invalid-credentials",
                       headers={"WWW-Authenticate": "Bearer"})
     access, ttl = services.tokens.issue(record["user_id"], record["role"])

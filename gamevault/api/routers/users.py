@@ -11,9 +11,9 @@ from gamevault.api.commands import execute
 from gamevault.api.deps import CurrentUser, Services
 from gamevault.api.models import UserCreate, UserPrivate, UserPublic, user_private, user_public
 from gamevault.api.problems import Problem
-from gamevault.api.security import hash_password
 from gamevault.domain.identity import UsersUnavailable
 from gamevault.domain.users import normalize_email
+from gamevault.passwords import hash_password
 from gamevault.streams.envelope import iso, utcnow
 from gamevault.streams.topics import USERS_COMMANDS
 

@@ -5,7 +5,8 @@ import time
 import jwt
 import pytest
 
-from gamevault.api.security import InvalidToken, TokenService, hash_password, verify_password
+from gamevault.api.security import InvalidToken, TokenService
+from gamevault.passwords import Argon2Gate, Busy, hash_password, verify_password
 
 SECRET = "x" * 48
 
@@ -68,3 +69,22 @@ def test_a_placeholder_jwt_secret_refuses_to_start(secret):
     with pytest.raises(ValueError, match="placeholder"):
         TokenService(secret, "gamevault", "gamevault-api", 60)
     TokenService(secrets.token_urlsafe(48), "gamevault", "gamevault-api", 60)  # a real one starts
+
+
+def test_a_flood_of_password_checks_is_bounded_and_the_excess_refused_at_once():
+    gate = Argon2Gate(running=2, waiting=3)
+    started = []
+
+    def slow(n: int) -> int:
+        started.append(n)
+        time.sleep(0.05)
+        return n
+
+    async def flood() -> list:
+        return await asyncio.gather(*(gate.run(slow, n) for n in range(20)), return_exceptions=True)
+
+    results = asyncio.run(flood())
+    done = [r for r in results if isinstance(r, int)]
+    refused = [r for r in results if isinstance(r, Busy)]
+    assert len(done) == 5 and len(refused) == 15 and sorted(started) == done
+    assert asyncio.run(flood()).count(0) == 1  # the gate is free again afterwards

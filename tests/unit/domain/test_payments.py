@@ -64,3 +64,12 @@ def test_a_delivery_notice_that_overtakes_the_creation_answer_is_kept_and_applie
     done = lg.created(early.state, {"ok": True, "tracking_number": "T", "carrier_id": "c"}, AT)
     assert done.state["status"] == lg.DELIVERED
     assert [kind for kind, _ in done.replies] == ["shipment_created", "shipment_delivered"]
+
+
+def test_a_payment_voided_before_the_gateway_answered_forgets_the_approval_code():
+    starting = p.start(None, {"order_id": "o2", "buyer_id": "b", "amount": {"amount": "10.00", "currency": "PEN"},
+                              "request": {"provider": "yape", "phone": "999999999", "approval_code": "123456"}},
+                       AT).state
+    voiding = p.void(starting, "never confirmed", AT).state
+    assert voiding["status"] == p.VOIDING and voiding["request"] is None
+    assert "123456" not in str(p.voided(voiding, AT).state)

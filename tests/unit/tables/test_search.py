@@ -1,9 +1,11 @@
 """The catalog search index: text, filters, the five sort orders, keyset pagination."""
 
+import base64
 from decimal import Decimal
 
+import orjson
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gamevault.streams import topics as t
@@ -147,3 +149,23 @@ def test_one_word_relevance_pages_equal_a_brute_force_ranking(changes, word, pla
         if cursor is None:
             break
     assert got == [pid for _, pid in want]
+
+
+@pytest.mark.parametrize("sort", ["relevance", "price_asc", "price_desc", "rating_desc", "newest"])
+@given(key=st.lists(st.one_of(st.none(), st.booleans(), st.integers(-2**62, 2**62), st.floats(allow_nan=False),
+                              st.text(max_size=80),
+                              st.lists(st.integers(0, 9), max_size=2)), max_size=5))
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_forged_cursor_is_a_bad_cursor_never_a_crash(index, sort, key):
+    forged = base64.urlsafe_b64encode(orjson.dumps([sort, key])).decode()
+    q = "zelda" if sort == "relevance" else None
+    try:
+        index.search(Query(q=q, sort=sort, cursor=forged))
+    except BadCursor:
+        pass
+
+
+def test_the_crafted_cursors_of_the_review_are_refused(index):
+    for sort, cursor in (("newest", "WyJuZXdlc3QiLFsieCJdXQ"), ("price_desc", "WyJwcmljZV9kZXNjIixbMV1d")):
+        with pytest.raises(BadCursor):
+            index.search(Query(sort=sort, cursor=cursor))

@@ -102,3 +102,5 @@ def test_a_process_spill_removes_what_dead_processes_left(tmp_path: Path) -> Non
     mine = process_spill(tmp_path)
     assert [p.name for p in tmp_path.glob("pid-*")] == [f"pid-{os.getpid()}"]
     assert mine.directory.is_dir()
+    for directory in (tmp_path, mine.directory):  # password hashes and payment state pass through it
+        assert directory.stat().st_mode & 0o077 == 0
