@@ -17,6 +17,8 @@ from gamevault.streams.topics import USERS_COMMANDS
 
 log = logging.getLogger(__name__)
 REGISTER = "gamevault.users.register"
+REVOKE_TOKENS, CHANGE_PASSWORD = "gamevault.users.revoke_tokens", "gamevault.users.change_password"
+UPDATE_PROFILE = "gamevault.users.update_profile"
 SOURCE = "/gamevault/users"
 
 
@@ -28,6 +30,14 @@ def install(services: Any) -> None:
     async def register(data: dict[str, Any], ctx: Context) -> None:
         email = users.normalize_email(data["email"])
         await apply(ctx, tables.users, email, users.register(tables.users.get(email), {**data, "email": email}))
+
+    for type_, decide in ((REVOKE_TOKENS, users.revoke_tokens), (CHANGE_PASSWORD, users.change_password),
+                          (UPDATE_PROFILE, users.update_profile)):
+        async def handler(data: dict[str, Any], ctx: Context, decide: Any = decide) -> None:
+            email = users.normalize_email(data["email"])
+            await apply(ctx, tables.users, email, decide(tables.users.get(email), data))
+
+        dispatcher.on(type_)(handler)
 
     services.app.agent(raw_topic(services.app, USERS_COMMANDS), name="users")(stream_agent(dispatcher))
 
@@ -44,15 +54,16 @@ async def ensure_admin(services: Any) -> None:
     await services.replicas.ready.wait()
     email = users.normalize_email(settings.admin_email)
     record = services.views.users.get(email)
-    if record is not None and record["role"] != "admin":
-        log.error("GAMEVAULT_ADMIN_EMAIL %s belongs to a %s account; no admin created", email, record["role"])
-        return
-    if record is not None and await verify_password(settings.admin_password, record["password_hash"]):
+    squatted = record is not None and record["role"] != "admin"
+    if squatted:  # registered first by someone else: it becomes the admin account (domain/users.register)
+        log.warning("GAMEVAULT_ADMIN_EMAIL %s belonged to a %s account; taking it over as the admin", email,
+                    record["role"])
+    elif record is not None and await verify_password(settings.admin_password, record["password_hash"]):
         return
     command = new_event(REGISTER, SOURCE, {
         "user_id": admin_user_id(email), "email": email, "display_name": "Administrator", "role": "admin",
         "password_hash": await hash_password(settings.admin_password), "registered_at": iso(utcnow()),
-        "rotate_password": record is not None,
+        "rotate_password": record is not None, "bootstrap": True,
     }, subject=email)
     for attempt in range(30):
         try:

@@ -40,6 +40,9 @@ async def current_user(request: Request, services: Services, token: Annotated[st
         raise Problem(503, str(exc), headers={"Retry-After": "2"}) from None
     if identity is None:
         raise Problem(401, "the token's account no longer exists", slug="invalid-token", headers=_BEARER)
+    if claims.token_version != identity.token_version:
+        raise Problem(401, "the token was revoked (a logout or a password change since)", slug="invalid-token",
+                      headers=_BEARER)
     return identity
 
 

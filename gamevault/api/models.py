@@ -38,6 +38,15 @@ class UserCreate(Strict):
     role: Literal["buyer", "seller"] = "buyer"
 
 
+class ProfileUpdate(Strict):
+    display_name: DisplayName
+
+
+class PasswordChange(Strict):
+    current_password: Password
+    new_password: Password
+
+
 class UserPublic(BaseModel):
     id: str
     display_name: str

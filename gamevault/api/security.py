@@ -21,6 +21,7 @@ class Claims:
     role: str
     exp: int
     jti: str
+    token_version: int = 0
 
 
 # Values published in examples and old compose files: anyone could sign tokens with them.
@@ -46,11 +47,13 @@ class TokenService:
         self.audience = audience
         self.ttl_s = ttl_s
 
-    def issue(self, user_id: str, role: str) -> tuple[str, int]:
+    def issue(self, user_id: str, role: str, token_version: int = 0) -> tuple[str, int]:
+        """`token_version`: the account's; a logout or a password change raises it, and the tokens issued
+        before stop working (deps.current_user compares)."""
         now = int(time.time())
         claims: dict[str, Any] = {
             "sub": user_id, "role": role, "iss": self.issuer, "aud": self.audience,
-            "iat": now, "nbf": now, "exp": now + self.ttl_s, "jti": uuid.uuid4().hex,
+            "iat": now, "nbf": now, "exp": now + self.ttl_s, "jti": uuid.uuid4().hex, "tv": token_version,
         }
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM), self.ttl_s
 
@@ -69,4 +72,7 @@ class TokenService:
             raise InvalidToken("the token has expired") from None
         except jwt.PyJWTError as exc:
             raise InvalidToken(f"the token is not valid: {exc}") from None
-        return Claims(str(doc["sub"]), str(doc.get("role", "")), int(doc["exp"]), str(doc.get("jti", "")))
+        tv = doc.get("tv", 0)
+        if not isinstance(tv, int) or isinstance(tv, bool):
+            raise InvalidToken("the token's version is not a number")
+        return Claims(str(doc["sub"]), str(doc.get("role", "")), int(doc["exp"]), str(doc.get("jti", "")), tv)

@@ -22,11 +22,12 @@ class Identity:
     display_name: str
     role: str
     registered_at: str
+    token_version: int = 0  # tokens carrying another version were revoked (logout, password change)
 
     @classmethod
     def of(cls, record: dict[str, Any]) -> Identity:
         return cls(record["user_id"], record["email"], record["display_name"], record["role"],
-                   record["registered_at"])
+                   record["registered_at"], record.get("token_version", 0))
 
 
 class UsersUnavailable(Exception):

@@ -119,3 +119,55 @@ def test_guessing_from_one_source_does_not_lock_the_owner_out_from_another(stack
     finally:
         attacker.close()
         home.close()
+
+
+def test_logout_and_a_password_change_revoke_earlier_tokens(api):
+    user = api.register()
+    first, second = user.headers, {"Authorization": f"Bearer {api.login(user.email, user.password)}"}
+    assert api.http.get("/users/me", headers=first).status_code == 200
+    assert api.http.post("/auth/logout", headers=first).status_code == 204
+    for headers in (first, second):  # every token issued before the logout
+        problem(api.http.get("/users/me", headers=headers), 401)
+    fresh = {"Authorization": f"Bearer {api.login(user.email, user.password)}"}
+    assert api.http.get("/users/me", headers=fresh).status_code == 200
+
+    wrong = api.http.post("/users/me/password", headers=fresh,
+                          json={"current_password": "not-my-password", "new_password": "brand-new-pass-1"})
+    problem(wrong, 401)
+    r = api.http.post("/users/me/password", headers=fresh,
+                      json={"current_password": user.password, "new_password": "brand-new-pass-1"})
+    assert r.status_code == 204, r.text
+    problem(api.http.get("/users/me", headers=fresh), 401)
+    problem(api.http.post("/auth/token", data={"username": user.email, "password": user.password}), 401)
+    newest = {"Authorization": f"Bearer {api.login(user.email, 'brand-new-pass-1')}"}
+    renamed = api.http.patch("/users/me", headers=newest, json={"display_name": "Ana Quispe"})
+    assert renamed.status_code == 200 and renamed.json()["display_name"] == "Ana Quispe"
+    assert api.http.get(f"/users/{user.id}").json()["display_name"] == "Ana Quispe"
+    assert api.http.get("/users/me", headers=newest).status_code == 200  # a rename keeps the tokens
+    problem(api.http.patch("/users/me", headers=newest, json={"display_name": "x", "role": "admin"}), 422)
+
+
+def test_the_admin_email_cannot_be_squatted(isolated):
+    stack = isolated()
+    squatter_email, operator_password = f"boss-{uuid.uuid4().hex[:6]}@gamevault.test", "operator-pass-987"
+    first = stack.start_worker(GAMEVAULT_ADMIN_EMAIL="", GAMEVAULT_ADMIN_PASSWORD="")
+    api = Api(stack.url)
+    try:
+        squatter = api.register("buyer", email=squatter_email, password="squatter-pass-1")
+        first.stop()
+        stack.start_worker(GAMEVAULT_ADMIN_EMAIL=squatter_email, GAMEVAULT_ADMIN_PASSWORD=operator_password)
+
+        def admin_token() -> str | None:
+            r = api.http.post("/auth/token", data={"username": squatter_email, "password": operator_password})
+            return r.json()["access_token"] if r.status_code == 200 else None
+
+        deadline = time.monotonic() + 30
+        while (token := admin_token()) is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert token, "the operator's admin password never worked"
+        me = api.http.get("/users/me", headers={"Authorization": f"Bearer {token}"}).json()
+        assert me["role"] == "admin"
+        problem(api.http.get("/users/me", headers=squatter.headers), 401)  # the squatter's token is revoked
+        problem(api.http.post("/auth/token", data={"username": squatter_email, "password": "squatter-pass-1"}), 401)
+    finally:
+        api.close()

@@ -17,10 +17,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
-from gamevault.api.deps import Services
+from gamevault.agents.users import REVOKE_TOKENS
+from gamevault.api.deps import CurrentUser, Services
 from gamevault.api.models import Token
 from gamevault.api.problems import Problem
 from gamevault.api.ratelimit import Decision
+from gamevault.api.routers.users import change
 from gamevault.domain.identity import UsersUnavailable
 from gamevault.domain.users import normalize_email
 from gamevault.metrics import RATE_LIMITED
@@ -60,6 +62,12 @@ async def token(
         account_failures.take(email)
         raise Problem(401, "incorrect email or password", slug="invalid-credentials",
                       headers={"WWW-Authenticate": "Bearer"})
-    access, ttl = services.tokens.issue(record["user_id"], record["role"])
+    access, ttl = services.tokens.issue(record["user_id"], record["role"], record.get("token_version", 0))
     response.headers["Cache-Control"] = "no-store"
     return Token(access_token=access, expires_in=ttl)
+
+
+@router.post("/logout", status_code=204, summary="Revoke the caller's tokens: this one and every earlier one")
+async def logout(user: CurrentUser, services: Services) -> Response:
+    await change(services, user, REVOKE_TOKENS, {"seen_version": user.token_version})
+    return Response(status_code=204)

@@ -17,3 +17,11 @@ class UserRegistered(Contract):
     display_name: str
     role: Role
     registered_at: datetime
+
+
+@event("gamevault.users.user.profile_changed", topic=USERS_EVENTS, key="user_id",
+       summary="An account's public profile changed (its display name)")
+class ProfileChanged(Contract):
+    user_id: Id
+    display_name: str
+    at: datetime
