@@ -19,7 +19,7 @@ SOURCE = "/gamevault/payments"
 START, REFUND, VOID, RECONCILE = ("gamevault.payments.start", "gamevault.payments.refund",
                                   "gamevault.payments.void", "gamevault.payments.reconcile")
 WEBHOOK = "gamevault.payments.webhook"
-RESULT = "gamevault.payments.result."  # + start | capture | refund | void | reconcile
+RESULT = "gamevault.payments.result."  # + start | capture | refund | void | reconcile | confirm
 
 
 def install(services: Any) -> None:
@@ -51,6 +51,9 @@ def install(services: Any) -> None:
         effects.run(what, payment["order_id"], perform, PAYMENTS_COMMANDS, RESULT + what)
 
     async def persist(ctx: Context, order_id: str, outcome: Outcome) -> None:
+        if outcome.error is not None:
+            await reject(ctx, *outcome.error)
+            return
         if outcome.state is not None:
             table[order_id] = outcome.state
         for type_, data in outcome.events:
@@ -75,7 +78,7 @@ def install(services: Any) -> None:
             await reject(ctx, "not_found", f"webhook {data.get('event_id')} for unknown payment of order "
                                            f"{data['order_id']!r}")
             return
-        await persist(ctx, data["order_id"], payments.notified(payment, data, at(ctx)))
+        await persist(ctx, data["order_id"], payments.webhook(payment, data, at(ctx)))
 
     @dispatcher.on(REFUND)
     async def refund(data: dict[str, Any], ctx: Context) -> None:
@@ -118,6 +121,12 @@ def install(services: Any) -> None:
         payment = table.get(data["key"])
         if payment is not None:
             await persist(ctx, data["key"], payments.voided(payment, at(ctx)))
+
+    @dispatcher.on(RESULT + "confirm")
+    async def confirm_result(data: dict[str, Any], ctx: Context) -> None:
+        payment = table.get(data["key"])
+        if payment is not None and data["ok"]:
+            await persist(ctx, data["key"], payments.confirmed(payment, data["answer"], at(ctx)))
 
     @dispatcher.on(RESULT + "reconcile")
     async def reconcile_result(data: dict[str, Any], ctx: Context) -> None:

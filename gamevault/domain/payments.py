@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from gamevault.money import cents
+
 STARTING, PENDING, CAPTURED, FAILED = "starting", "pending", "captured", "failed"
 VOIDING, VOIDED, REFUNDING, REFUNDED = "voiding", "voided", "refunding", "refunded"
 SEEN_LIMIT = 64
@@ -25,6 +27,7 @@ class Outcome:
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     replies: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # saga messages to the order
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # gateway calls to perform
+    error: tuple[str, str] | None = None  # (code, detail): a notification refused (dead-lettered)
 
 
 def payment_id(order_id: str) -> str:
@@ -82,8 +85,54 @@ def started(p: dict[str, Any], result: dict[str, Any], at: str) -> Outcome:
                    replies=[("payment_started", {"payment_id": p["payment_id"], "provider_reference": ref})])
 
 
+def mismatch(p: dict[str, Any], note: dict[str, Any]) -> str | None:
+    """Why a webhook is not about this payment (None: it is). A signature proves who sent a body, not that
+    the body is about this payment: its provider, gateway reference, amount and currency must be ours."""
+    if note.get("provider") != p["provider"]:
+        return f"a {note.get('provider')} notification for a {p['provider']} payment"
+    reference = note.get("reference")
+    if p.get("reference") and reference and reference != p["reference"]:
+        return f"gateway reference {reference!r} is not this payment's"
+    amount, currency = note.get("amount"), note.get("currency")
+    if amount is None or currency is None:
+        return "the notification names no amount and currency"
+    try:
+        same = cents(str(amount)) == cents(p["amount"]["amount"]) and currency == p["amount"]["currency"]
+    except ValueError:
+        same = False
+    if not same:
+        return f"amount {amount} {currency} is not this payment's {p['amount']['amount']} {p['amount']['currency']}"
+    return None
+
+
+def webhook(p: dict[str, Any] | None, note: dict[str, Any], at: str) -> Outcome:
+    """A gateway's signed notification, checked against the stored payment before it may move it. PayPal's
+    signature covers only a CRC32 of the body (forgeable), so a PayPal notification is a hint: the order
+    is looked up with PayPal ("confirm") and its answer decides (PayPal's own advice)."""
+    if p is None:
+        return Outcome()
+    why = mismatch(p, note)
+    if why is not None:
+        return Outcome(error=("mismatch", f"notification {note.get('event_id')} refused: {why}"))
+    if p["provider"] != "paypal" or note["outcome"] == "pending":
+        return notified(p, note, at)
+    seen_key = note.get("transmission_id") or note.get("event_id")
+    if seen_key and seen_key in p["seen"]:
+        return Outcome()  # this transmission was used already
+    seen = ([*p["seen"], seen_key] if seen_key else p["seen"])[-SEEN_LIMIT:]
+    reference = p["reference"] or note.get("reference")
+    return Outcome(state=_bump(p, seen=seen), calls=[("confirm", {**p, "reference": reference})])
+
+
+def confirmed(p: dict[str, Any], answer: str, at: str) -> Outcome:
+    """PayPal's order lookup after a notification: approved -> capture; captured / failed -> settled."""
+    if answer in ("approved", "captured", "failed"):
+        return notified(p, {"outcome": answer, "reason": "declined" if answer == "failed" else None}, at)
+    return Outcome()
+
+
 def notified(p: dict[str, Any] | None, note: dict[str, Any], at: str) -> Outcome:
-    """A verified gateway notification (webhook), or the answer of a reconciliation or capture call."""
+    """A gateway outcome SP trusts: a wallet's checked webhook, or a capture, lookup or reconciliation answer."""
     if p is None:
         return Outcome()
     event_id = note.get("event_id")

@@ -44,7 +44,8 @@ def router(state: SimState, deliver, public_base: str, client_secret: str, webho
             "resource": {"id": payment["id"], "status": payment["status"],
                          **({"status_details": {"reason": summary.rsplit(": ", 1)[-1]}}
                             if event_type == "PAYMENT.CAPTURE.DENIED" else {}),
-                         "purchase_units": [{"reference_id": payment["order_id"], "custom_id": payment["payment_id"]}]},
+                         "purchase_units": [{"reference_id": payment["order_id"], "custom_id": payment["payment_id"],
+                                             "amount": payment["amount"]}]},
         })
 
         def sign(content: bytes) -> dict[str, str]:

@@ -31,7 +31,7 @@ def _wallet_router(provider: str, resource: str, signature_header: str, state: S
         body = orjson.dumps({
             "id": f"evt_{uuid.uuid4().hex}", "type": events[kind], "created": int(time.time()),
             "data": {"id": payment["id"], "status": payment["status"], "failure_reason": payment.get("failure"),
-                     "metadata": payment["metadata"]},
+                     "amount": payment["amount"], "currency": payment["currency"], "metadata": payment["metadata"]},
         })
         deliver.send(f"/api/v1/payments/webhooks/{provider}", body,
                      lambda content: {signature_header: hmac_header(webhook_secret, content)})
@@ -52,6 +52,7 @@ def _wallet_router(provider: str, resource: str, signature_header: str, state: S
             return Response(orjson.dumps({"reason": "approval code declined"}), status_code=402,
                             media_type="application/json")
         payment = {"id": f"{provider[:2]}_{uuid.uuid4().hex[:18]}", "status": "pending", "amount": body["amount"],
+                   "currency": body.get("currency") or body.get("currency_code") or "PEN",
                    "metadata": body["metadata"]}
         state.payments[payment["id"]] = payment
         state.ledger.entry(order_id, provider)

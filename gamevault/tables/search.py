@@ -23,6 +23,7 @@ from typing import Any
 
 import orjson
 
+from gamevault.money import cents
 from gamevault.tables.replica import TableReplica
 
 SORTS = ("relevance", "price_asc", "price_desc", "rating_desc", "newest")
@@ -46,7 +47,7 @@ def tokenize(text: str) -> list[str]:
 
 
 def _cents(product: dict) -> int:
-    return int(Decimal(product["price"]["amount"]) * 100)
+    return cents(product["price"]["amount"])
 
 
 def _ts(value: str) -> float:

@@ -118,3 +118,35 @@ def test_no_2xx_while_kafka_is_down(isolated):
     else:
         raise AssertionError("the webhook was never accepted after Kafka came back")
     api.close()
+
+
+def test_a_signed_notification_cannot_settle_another_providers_order(stack, api):
+    """Plin's genuine signature on a body naming a Yape order (and one with the right provider but a wrong
+    amount) are stored, then refused against the payment and dead-lettered; the order is not paid on them."""
+    stack.chaos(delay_s=3)  # the wallet confirms after 3 s: the forgeries arrive first
+    try:
+        seller, buyer = api.register("seller"), api.register("buyer")
+        product = api.product(seller, stock=5)
+        order = place(api, buyer, [(product["id"], 1)], payment="yape").json()
+        wait_for(lambda: api.http.get(f"/orders/{order['id']}", headers=buyer.headers).json()["status"]
+                 == "payment_pending", timeout=20)
+        forged = []
+        for provider, header, amount in (("plin", "X-Plin-Signature", 4990), ("yape", "Yape-Signature", 1)):
+            event_id = f"evt_{uuid.uuid4().hex}"
+            body = orjson.dumps({"id": event_id, "type": "charge.succeeded" if provider == "yape" else
+                                 "payment_request.paid", "created": int(time.time()),
+                                 "data": {"id": "any", "status": "succeeded", "amount": amount, "currency": "PEN",
+                                          "metadata": {"order_id": order["id"]}}})
+            r = post(api, provider, body, {header: hmac_header(secret(stack, f"{provider}-webhook-secret"), body)})
+            assert r.status_code == 200, r.text
+            forged.append(event_id)
+        dead = read_topic(stack.broker.access(), "gamevault.deadletter",
+                          lambda recs: sum(x.key == order["id"].encode() for x in recs) >= 2)
+        details = [headers_of(x)["dlq.detail"] for x in dead if x.key == order["id"].encode()]
+        assert any("plin notification for a yape payment" in d for d in details), details
+        assert any("is not this payment's" in d for d in details), details
+        assert api.http.get(f"/orders/{order['id']}", headers=buyer.headers).json()["status"] == "payment_pending"
+        final = settle(api, buyer, order["id"], timeout=30)  # the genuine confirmation still completes it
+        assert final["status"] == "completed"
+    finally:
+        stack.chaos(delay_s=0.05)

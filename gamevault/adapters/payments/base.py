@@ -24,6 +24,9 @@ class Notification:
     outcome: str  # approved | captured | failed | pending
     reference: str | None
     reason: str | None = None
+    amount: str | None = None  # decimal string, as Money carries it; compared with the stored payment
+    currency: str | None = None
+    transmission_id: str | None = None  # PayPal: one signed transmission is used once
 
 
 class PaymentGateway(Protocol):
@@ -46,11 +49,6 @@ class PaymentGateway(Protocol):
     async def verify(self, headers: dict[str, str], body: bytes) -> Notification:
         """Check a webhook's signature and freshness; raise InvalidSignature / StaleNotification."""
         ...
-
-
-def cents(amount: str) -> int:
-    whole, _, frac = amount.partition(".")
-    return int(whole) * 100 + int((frac + "00")[:2])
 
 
 class Gateways:

@@ -130,4 +130,7 @@ class PayPal:
         outcome = OUTCOMES.get(doc.get("event_type", ""), "pending")
         # the gateway's reason code (status_details.reason, e.g. INSTRUMENT_DECLINED), as the capture call gives it
         reason = (resource.get("status_details") or {}).get("reason") or doc.get("summary")
-        return Notification(doc["id"], order_id, outcome, reference, reason=reason if outcome == "failed" else None)
+        amount = unit.get("amount") or resource.get("amount") or {}
+        return Notification(doc["id"], order_id, outcome, reference, reason=reason if outcome == "failed" else None,
+                            amount=amount.get("value"), currency=amount.get("currency_code"),
+                            transmission_id=transmission_id)

@@ -9,9 +9,10 @@ from typing import Any
 import httpx
 import orjson
 
-from gamevault.adapters.payments.base import Notification, StartResult, cents
+from gamevault.adapters.payments.base import Notification, StartResult
 from gamevault.adapters.retry import classify, with_retries
 from gamevault.adapters.signing import verify_hmac
+from gamevault.money import cents, from_cents
 
 
 class _Wallet:
@@ -70,8 +71,11 @@ class _Wallet:
         data = doc.get("data") or {}
         meta = data.get("metadata") or {}
         outcome = self.outcomes.get(doc.get("type", ""), "pending")
+        amount = data.get("amount")
         return Notification(doc["id"], meta.get("order_id", ""), outcome, data.get("id"),
-                            reason=data.get("failure_reason") if outcome == "failed" else None)
+                            reason=data.get("failure_reason") if outcome == "failed" else None,
+                            amount=from_cents(amount) if isinstance(amount, int) else None,
+                            currency=data.get("currency"))
 
 
 class Yape(_Wallet):

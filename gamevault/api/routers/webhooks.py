@@ -66,7 +66,8 @@ async def payment_webhook(provider: str, request: Request, services: Services) -
         raise Problem(400, "the notification names no order", slug="malformed-notification")
     await _store(services, PAYMENTS_COMMANDS, note.order_id, WEBHOOK, {
         "order_id": note.order_id, "provider": provider, "event_id": note.event_id, "outcome": note.outcome,
-        "reference": note.reference, "reason": note.reason,
+        "reference": note.reference, "reason": note.reason, "amount": note.amount, "currency": note.currency,
+        "transmission_id": note.transmission_id,
     })
     WEBHOOKS.labels(provider, "stored").inc()
     return JSONResponse({"status": "stored", "event_id": note.event_id})

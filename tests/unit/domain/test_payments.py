@@ -73,3 +73,38 @@ def test_a_payment_voided_before_the_gateway_answered_forgets_the_approval_code(
     voiding = p.void(starting, "never confirmed", AT).state
     assert voiding["status"] == p.VOIDING and voiding["request"] is None
     assert "123456" not in str(p.voided(voiding, AT).state)
+
+
+def note(**kw):
+    return {"provider": "yape", "event_id": "e9", "outcome": "captured", "reference": "ref-1", "amount": "10.00",
+            "currency": "PEN", **kw}
+
+
+def test_a_webhook_settles_only_the_payment_it_belongs_to():
+    payment = started()
+    for forged, why in ((note(provider="plin"), "plin notification for a yape payment"),
+                        (note(reference="ref-other"), "gateway reference"),
+                        (note(amount="0.01"), "amount 0.01 PEN"),
+                        (note(currency="USD"), "amount 10.00 USD"),
+                        (note(amount=None), "names no amount")):
+        out = p.webhook(payment, forged, AT)
+        assert out.error is not None and why in out.error[1] and out.state is None and not out.replies, forged
+    ok = p.webhook(payment, note(amount="10.0"), AT)
+    assert ok.error is None and ok.state["status"] == p.CAPTURED
+
+
+def test_a_paypal_notification_is_confirmed_with_the_gateway_before_it_counts():
+    out = p.start(None, {"order_id": "o3", "buyer_id": "b", "amount": {"amount": "10.00", "currency": "USD"},
+                         "request": {"provider": "paypal", "payer_email": "a@b.c"}}, AT)
+    payment = p.started(out.state, {"ok": True, "reference": "PP-1"}, AT).state
+    hint = p.webhook(payment, note(provider="paypal", reference="PP-1", currency="USD", transmission_id="t1"), AT)
+    assert hint.state["status"] == p.PENDING and [(c, x["reference"]) for c, x in hint.calls] == [("confirm", "PP-1")]
+    assert not hint.replies and not hint.events  # nothing is captured on the notification's word
+    replay = p.webhook(hint.state, note(provider="paypal", reference="PP-1", currency="USD", transmission_id="t1"),
+                       AT)
+    assert replay.state is None and not replay.calls  # one signed transmission is used once
+    assert p.confirmed(hint.state, "pending", AT).state is None
+    captured = p.confirmed(hint.state, "captured", AT)
+    assert captured.state["status"] == p.CAPTURED and captured.replies[0][0] == "payment_captured"
+    approved = p.confirmed(hint.state, "approved", AT)
+    assert approved.calls[0][0] == "capture"
