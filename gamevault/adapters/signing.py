@@ -63,6 +63,18 @@ def paypal_sign(key: rsa.RSAPrivateKey, message: bytes) -> str:
     return base64.b64encode(key.sign(message, padding.PKCS1v15(), hashes.SHA256())).decode()
 
 
+def check_transmission_time(transmission_time: str | None, now: float | None = None) -> None:
+    """PayPal's transmission time must be within the window: checked before anything costs a fetch."""
+    if not transmission_time:
+        raise InvalidSignature("missing PAYPAL-TRANSMISSION-TIME")
+    try:
+        sent = datetime.fromisoformat(transmission_time.replace("Z", "+00:00")).astimezone(UTC).timestamp()
+    except ValueError:
+        raise InvalidSignature("malformed PAYPAL-TRANSMISSION-TIME") from None
+    if abs((now or time.time()) - sent) > WINDOW_S:
+        raise StaleNotification(f"transmission time {transmission_time} is outside the {WINDOW_S}s window")
+
+
 def verify_paypal(cert_pem: bytes, signature_b64: str | None, message: bytes, transmission_time: str | None,
                   now: float | None = None) -> None:
     if not signature_b64 or not transmission_time:
@@ -73,9 +85,4 @@ def verify_paypal(cert_pem: bytes, signature_b64: str | None, message: bytes, tr
         public_key.verify(base64.b64decode(signature_b64), message, padding.PKCS1v15(), hashes.SHA256())
     except (_CryptoInvalid, ValueError, TypeError):
         raise InvalidSignature("PayPal signature does not verify against the gateway certificate") from None
-    try:
-        sent = datetime.fromisoformat(transmission_time.replace("Z", "+00:00")).astimezone(UTC).timestamp()
-    except ValueError:
-        raise InvalidSignature("malformed PAYPAL-TRANSMISSION-TIME") from None
-    if abs((now or time.time()) - sent) > WINDOW_S:
-        raise StaleNotification(f"transmission time {transmission_time} is outside the {WINDOW_S}s window")
+    check_transmission_time(transmission_time, now)

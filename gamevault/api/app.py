@@ -48,6 +48,7 @@ def create_api(services: Any) -> FastAPI:
         tokens=services.tokens,
         user_buckets=TokenBuckets(Policy("user", settings.rate_limit_per_minute * 2)),
         ip_buckets=TokenBuckets(Policy("anonymous", settings.rate_limit_per_minute)),
+        webhook_buckets=TokenBuckets(Policy("webhooks", settings.webhook_rate_limit_per_minute)),
         cached_reads={f"{API_PREFIX}/products/": (f"{API_PREFIX}/products/{{product_id}}", services.documents.json)},
     )
     return api

@@ -24,7 +24,10 @@ from gamevault.api.security import InvalidToken, TokenService
 from gamevault.metrics import HTTP_LATENCY, HTTP_REQUESTS, RATE_LIMITED
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_UNLIMITED_PREFIXES = ("/healthz", "/readyz", "/metrics", "/api/v1/payments/webhooks/")
+_UNLIMITED_PREFIXES = ("/healthz", "/readyz", "/metrics")
+# the gateways' callbacks: a budget of their own per source (bursts of genuine notifications must pass;
+# a flood of forged ones, each of which may cost a certificate check, must not)
+_WEBHOOK_PREFIXES = ("/api/v1/payments/webhooks/", "/api/v1/logistics/webhooks/")
 
 
 def _template(scope: dict) -> str:
@@ -55,13 +58,14 @@ def _problem(status: int, slug: str, title: str, detail: str, headers: dict[str,
 class GatewayMiddleware:
     def __init__(
         self, app: Any, *, tokens: TokenService, user_buckets: TokenBuckets, ip_buckets: TokenBuckets,
-        max_body_bytes: int = 1_048_576,
+        max_body_bytes: int = 1_048_576, webhook_buckets: TokenBuckets | None = None,
         cached_reads: dict[str, tuple[str, Callable[[str], bytes | None]]] | None = None,
     ) -> None:
         self.app = app
         self.tokens = tokens
         self.user_buckets = user_buckets
         self.ip_buckets = ip_buckets
+        self.webhook_buckets = webhook_buckets
         self.max_body = max_body_bytes
         # path prefix -> (route template, id -> cached JSON or None); `{prefix}{id}` GETs only
         self.cached_reads = cached_reads or {}
@@ -170,6 +174,9 @@ class GatewayMiddleware:
     def _rate_limit(self, scope: dict, path: str, auth: str | None, state: dict) -> Decision | None:
         if path.startswith(_UNLIMITED_PREFIXES):
             return None
+        if path.startswith(_WEBHOOK_PREFIXES) and self.webhook_buckets is not None:
+            client = scope.get("client")
+            return self.webhook_buckets.take("ip:" + (client[0] if client else "unknown"))
         if auth and auth[:7].lower() == "bearer ":
             try:
                 claims = self.tokens.verify(auth[7:].strip())

@@ -16,13 +16,14 @@ from cryptography.x509.oid import NameOID
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
 
 from gamevault.adapters.signing import paypal_message, paypal_sign
+from gamevault.config import SIMULATOR_PAYPAL_CERT_SUBJECT
 from gamevault.simulators.state import SimState
 
 CERT_ID = "CERT-gamevault-sim-1"
 
 
 def _certificate(key: rsa.RSAPrivateKey) -> bytes:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "messageverificationcerts.sandbox.gamevault")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, SIMULATOR_PAYPAL_CERT_SUBJECT)])
     now = dt.datetime.now(dt.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))

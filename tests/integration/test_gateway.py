@@ -11,7 +11,7 @@ from tests.support.api import Api
 
 
 def test_rate_limits_answer_429_with_ietf_headers(isolated):
-    stack = isolated(GAMEVAULT_RATE_LIMIT_PER_MINUTE="30")
+    stack = isolated(GAMEVAULT_RATE_LIMIT_PER_MINUTE="30", GAMEVAULT_WEBHOOK_RATE_LIMIT_PER_MINUTE="20")
     stack.start_worker()
     api = Api(stack.url)
     user = api.register()
@@ -32,6 +32,13 @@ def test_rate_limits_answer_429_with_ietf_headers(isolated):
         assert mine.status_code == 200 and mine.headers["ratelimit-policy"] == '"user";q=60;w=60'
         # operations endpoints are never limited
         assert {http.get(stack.url + "/readyz").status_code for _ in range(40)} == {200}
+        # the gateways' callbacks have a budget of their own per source: a flood of forged PayPal notices,
+        # each naming another certificate URL, is refused without a single certificate fetch
+        flood = [http.post("/payments/webhooks/paypal", content=b"{}", headers={
+            "PAYPAL-TRANSMISSION-ID": str(n), "PAYPAL-TRANSMISSION-TIME": "2026-12-01T00:00:00Z",
+            "PAYPAL-TRANSMISSION-SIG": "c2ln", "PAYPAL-CERT-URL": f"http://127.0.0.1:1/certs/x.pem?n={n}"}).status_code
+            for n in range(30)]
+        assert set(flood[:15]) <= {400, 401} and flood[-1] == 429, flood
     api.close()
 
 

@@ -76,7 +76,8 @@ def build_gateways(settings: Settings) -> Gateways:
                                limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
     return Gateways({
         "paypal": PayPal(client, settings.gateway_url("paypal"), "gamevault",
-                         settings.secret("paypal-client-secret"), settings.secret("paypal-webhook-id")),
+                         settings.secret("paypal-client-secret"), settings.secret("paypal-webhook-id"),
+                         settings.paypal_cert_subject, settings.paypal_cert_pins),
         "yape": Yape(client, settings.gateway_url("yape"), settings.secret("yape-api-key"),
                      settings.secret("yape-webhook-secret")),
         "plin": Plin(client, settings.gateway_url("plin"), settings.secret("plin-api-key"),

@@ -13,8 +13,9 @@ from typing import Any
 import httpx
 
 from gamevault.adapters.payments.base import Notification, StartResult
+from gamevault.adapters.payments.paypal_certs import CertificateStore
 from gamevault.adapters.retry import PermanentError, classify, with_retries
-from gamevault.adapters.signing import InvalidSignature, paypal_message, verify_paypal
+from gamevault.adapters.signing import InvalidSignature, check_transmission_time, paypal_message, verify_paypal
 
 OUTCOMES = {
     "CHECKOUT.ORDER.APPROVED": "approved",
@@ -28,14 +29,14 @@ class PayPal:
     provider = "paypal"
 
     def __init__(self, client: httpx.AsyncClient, base_url: str, client_id: str, client_secret: str,
-                 webhook_id: str) -> None:
+                 webhook_id: str, cert_subject: str = "messageverificationcerts.paypal.com",
+                 pinned: frozenset[str] = frozenset()) -> None:
         self.client = client
         self.base = base_url.rstrip("/")
         self.auth = (client_id, client_secret)
         self.webhook_id = webhook_id
-        self.cert_prefix = f"{self.base}/v1/notifications/certs/"
+        self.certificates = CertificateStore(client, f"{self.base}/v1/notifications/certs/", cert_subject, pinned)
         self._token: tuple[str, float] | None = None
-        self._certs: dict[str, bytes] = {}
 
     async def _bearer(self) -> dict[str, str]:
         if self._token is None or self._token[1] < time.time() + 30:
@@ -101,22 +102,15 @@ class PayPal:
         return {"COMPLETED": "captured", "DECLINED": "failed", "VOIDED": "failed", "APPROVED": "approved"}.get(
             status, "pending")
 
-    async def _certificate(self, url: str) -> bytes:
-        if not url.startswith(self.cert_prefix):
-            raise InvalidSignature(f"certificate URL {url!r} is not the gateway's")
-        if url not in self._certs:
-            r = await self.client.get(url)
-            if r.status_code != 200:
-                raise InvalidSignature("the gateway certificate could not be fetched")
-            self._certs[url] = r.content
-        return self._certs[url]
-
     async def verify(self, headers: dict[str, str], body: bytes) -> Notification:
         transmission_id = headers.get("paypal-transmission-id")
         transmission_time = headers.get("paypal-transmission-time")
         if headers.get("paypal-auth-algo", "SHA256withRSA") != "SHA256withRSA" or not transmission_id:
             raise InvalidSignature("unsupported or missing PayPal signature algorithm / transmission id")
-        cert = await self._certificate(headers.get("paypal-cert-url", ""))
+        if not headers.get("paypal-transmission-sig"):
+            raise InvalidSignature("missing PAYPAL-TRANSMISSION-SIG")
+        check_transmission_time(transmission_time)  # cheap checks first: a fetch is the last resort
+        cert = await self.certificates.get(headers.get("paypal-cert-url", ""))
         verify_paypal(cert, headers.get("paypal-transmission-sig"),
                       paypal_message(transmission_id, transmission_time or "", self.webhook_id, body),
                       transmission_time)
