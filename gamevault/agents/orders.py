@@ -9,7 +9,7 @@ from typing import Any
 from gamevault.agents.app import raw_topic
 from gamevault.agents.runtime import Context, Dispatcher, reject, stream_agent
 from gamevault.domain import orders
-from gamevault.domain.orders import FINAL, Step, Timeouts
+from gamevault.domain.orders import FINAL, MAX_ORDER_LINES, Step, Timeouts
 from gamevault.metrics import SAGA_TRANSITIONS
 from gamevault.streams.envelope import new_event
 from gamevault.streams.topics import (
@@ -115,6 +115,9 @@ def install(services: Any) -> None:
     @dispatcher.on(CART_SET)
     async def cart_set(data: dict[str, Any], ctx: Context) -> None:
         cart = cart_of(data["buyer_id"])
+        if data["product_id"] not in cart["items"] and len(cart["items"]) >= MAX_ORDER_LINES:
+            await reject(ctx, "invalid", f"a cart holds at most {MAX_ORDER_LINES} products")
+            return
         items = {**cart["items"], data["product_id"]: data["quantity"]}
         await save_cart(ctx, {**cart, "items": items}, [("gamevault.orders.cart.item_set", data)])
 

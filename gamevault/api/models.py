@@ -8,6 +8,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
+from gamevault.domain.orders import MAX_ORDER_LINES
 from gamevault.streams.contracts.catalog import Description, Genres, Stock
 from gamevault.streams.contracts.common import Email, Money, Platform, Stars, Title, whole_number
 from gamevault.streams.contracts.partners import PartnerName
@@ -164,7 +165,9 @@ class CartLine(BaseModel):
 class CartPublic(BaseModel):
     buyer_id: str
     items: list[CartLine]
-    total: Money
+    total: Money | None = Field(description="null when the cart holds products in more than one currency "
+                                            "(an order must be in one: order them apart)")
+    totals: list[Money] = Field(default_factory=list, description="one total per currency")
 
 
 class PayPalPayment(Strict):
@@ -204,7 +207,7 @@ class OrderLineIn(Strict):
 
 
 class OrderCreate(Strict):
-    items: Annotated[list[OrderLineIn], Field(min_length=1, max_length=50)] | None = None
+    items: Annotated[list[OrderLineIn], Field(min_length=1, max_length=MAX_ORDER_LINES)] | None = None
     payment: PaymentRequest
     shipping_address: ShippingAddress
 

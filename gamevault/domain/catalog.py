@@ -85,6 +85,8 @@ def update(existing: dict[str, Any] | None, cmd: dict[str, Any], cause: str, at:
     if not may_edit(existing, cmd["actor_id"], cmd["actor_role"]):
         return Decision.refuse("forbidden", "only the seller who owns this product (or an admin) may change it")
     allowed = {k: v for k, v in cmd["changes"].items() if k in (*LISTING_FIELDS, "stock")}
+    if "price" in allowed and "currency" not in allowed["price"]:  # a price keeps its currency unless told
+        allowed["price"] = {**allowed["price"], "currency": existing["price"]["currency"]}
     return _apply_changes(existing, allowed, cause, at)
 
 

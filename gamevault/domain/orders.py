@@ -15,11 +15,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import orjson
 
+from gamevault.money import MAX_CENTS, cents, from_cents
 from gamevault.streams.envelope import iso
 
 PENDING, STOCK_RESERVED, PAYMENT_PENDING, PAID = "pending", "stock_reserved", "payment_pending", "paid"
@@ -69,8 +69,24 @@ REFUND, VOID = "gamevault.payments.refund", "gamevault.payments.void"
 CREATE_SHIPMENT, TRACK_SHIPMENT = "gamevault.logistics.create", "gamevault.logistics.track"
 
 
-def _total(items: list[dict[str, Any]]) -> Decimal:
-    return sum((Decimal(i["unit_price"]["amount"]) * i["quantity"] for i in items), Decimal("0"))
+MAX_ORDER_LINES = 50  # products in one order (and in a cart)
+
+
+class InvalidOrder(ValueError):
+    """An order that cannot be priced: lines in several currencies, or a total no Money can hold."""
+
+
+def order_total(items: list[dict[str, Any]]) -> dict[str, str]:
+    """The total of an order's lines, in their one currency, within what Money and the lake's
+    DECIMAL(12,2) hold (adding PEN to USD and calling the sum PEN is the bug this refuses)."""
+    currencies = sorted({i["unit_price"]["currency"] for i in items})
+    if len(currencies) != 1:
+        raise InvalidOrder(f"an order's lines must share one currency; these are in {', '.join(currencies)}")
+    total = sum(cents(i["unit_price"]["amount"]) * i["quantity"] for i in items)
+    if total > MAX_CENTS:
+        raise InvalidOrder(f"the total {from_cents(total)} {currencies[0]} is above the largest an order may have "
+                           f"({from_cents(MAX_CENTS)})")
+    return {"amount": from_cents(total), "currency": currencies[0]}
 
 
 def fingerprint(items: list[dict[str, Any]], payment: dict[str, Any], address: dict[str, Any]) -> str:
@@ -124,10 +140,13 @@ def place(existing: dict[str, Any] | None, cmd: dict[str, Any], cause: str, now:
         if existing["timeline"][0]["cause"] == cause:  # a replay of the placement itself
             return Step(events=events_of_entry(existing, 0), effects=_reserve_all(existing))
         return Step()  # the same request again: the same order, nothing new
-    total = _total(cmd["items"])
+    try:
+        total = order_total(cmd["items"])
+    except InvalidOrder as exc:
+        return Step(error=("invalid", str(exc)))
     order = {
         "order_id": cmd["order_id"], "buyer_id": cmd["buyer_id"], "items": cmd["items"],
-        "total": {"amount": f"{total:.2f}", "currency": "PEN"},
+        "total": total,
         "payment": {"provider": cmd["payment"]["provider"], "payment_id": None, "status": "not_started",
                     "reference": None},
         "payment_request": cmd["payment"],  # provider fields, dropped once the payment has started

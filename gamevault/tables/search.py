@@ -46,8 +46,17 @@ def tokenize(text: str) -> list[str]:
     return _WORD.findall(folded)
 
 
-def _cents(product: dict) -> int:
-    return cents(product["price"]["amount"])
+CURRENCIES = ("PEN", "USD")  # price sorts group by currency in this order, then order by amount
+
+
+def _price_key(product: dict) -> tuple[int, int, str]:
+    """(currency rank, cents, id): prices are never compared across currencies as if they were one."""
+    price = product["price"]
+    return _rank(price["currency"]), cents(price["amount"]), product["product_id"]
+
+
+def _rank(currency: str) -> int:
+    return CURRENCIES.index(currency) if currency in CURRENCIES else len(CURRENCIES)
 
 
 def _ts(value: str) -> float:
@@ -105,6 +114,7 @@ class Query:
     min_price: Decimal | None = None
     max_price: Decimal | None = None
     min_rating: float | None = None
+    currency: str = "PEN"  # what min_price / max_price are in: products priced in another are left out
     sort: str = "relevance"
     limit: int = 20
     cursor: str | None = None
@@ -123,7 +133,7 @@ def encode_cursor(sort: str, key: tuple) -> str:
 # the key a cursor carries, per sort order: (-score, id), (cents, id), (-cents, id),
 # (unrated, -average, -count, id), (-created timestamp, id); "number" slots take an int or a float
 _KEY_SHAPES: dict[str, tuple[str, ...]] = {
-    "relevance": ("int", "id"), "price_asc": ("int", "id"), "price_desc": ("int", "id"),
+    "relevance": ("int", "id"), "price_asc": ("int", "int", "id"), "price_desc": ("int", "int", "id"),
     "rating_desc": ("int", "number", "int", "id"), "newest": ("number", "id"),
 }
 
@@ -210,7 +220,7 @@ class CatalogIndex:
             for g in new["genres"]:
                 self.by_genre[g].add(pid)
         if old is None or old["price"] != new["price"]:
-            self._set_key("price", pid, (_cents(new), pid))
+            self._set_key("price", pid, _price_key(new))
         if old is None or old.get("created_at") != new.get("created_at"):
             self._set_key("newest", pid, (-_ts(new["created_at"]), pid))
         if pid not in self._sort_key["rating"]:
@@ -346,8 +356,10 @@ class CatalogIndex:
 
     def _passes(self, pid: str, query: Query, min_cents: int | None, max_cents: int | None) -> bool:
         if min_cents is not None or max_cents is not None:
-            cents = self._sort_key["price"][pid][0]
-            if (min_cents is not None and cents < min_cents) or (max_cents is not None and cents > max_cents):
+            rank, amount, _ = self._sort_key["price"][pid]
+            if rank != _rank(query.currency):
+                return False
+            if (min_cents is not None and amount < min_cents) or (max_cents is not None and amount > max_cents):
                 return False
         if query.min_rating is not None:
             avg, count = self.rating.get(pid, (0.0, 0))
@@ -359,8 +371,8 @@ class CatalogIndex:
         if sort == "price_asc":
             return self._sort_key["price"][pid]
         if sort == "price_desc":
-            cents, _ = self._sort_key["price"][pid]
-            return (-cents, pid)
+            rank, amount, _ = self._sort_key["price"][pid]
+            return (-rank, -amount, pid)
         if sort == "rating_desc":
             return self._sort_key["rating"][pid]
         return self._sort_key["newest"][pid]
@@ -371,7 +383,7 @@ class CatalogIndex:
             items = self._sorted["price"].settle()
             end = len(items)
             if after is not None:
-                end = bisect.bisect_left(items, (-after[0], after[1]))
+                end = bisect.bisect_left(items, (-after[0], -after[1], after[2]))
             for i in range(end - 1, -1, -1):
                 yield items[i][-1]
             return

@@ -10,7 +10,7 @@ def test_cart_routes(api):
     buyer, seller = api.register("buyer"), api.register("seller")
     a, b = api.product(seller, price={"amount": "10.00"}), api.product(seller, price={"amount": "2.50"})
     assert api.http.get("/cart", headers=buyer.headers).json() == {
-        "buyer_id": buyer.id, "items": [], "total": {"amount": "0.00", "currency": "PEN"}}
+        "buyer_id": buyer.id, "items": [], "total": {"amount": "0.00", "currency": "PEN"}, "totals": []}
     r = api.http.put(f"/cart/items/{a['id']}", json={"quantity": 2}, headers=buyer.headers)
     assert r.status_code == 200, r.text
     api.http.put(f"/cart/items/{b['id']}", json={"quantity": 4}, headers=buyer.headers)
@@ -107,3 +107,31 @@ def test_order_validation(api):
                                            "shipping_address": ADDRESS}, headers=buyer.headers), 422)
     problem(api.http.post("/orders", json={"items": item, "payment": PAYMENTS["yape"], "shipping_address": ADDRESS},
                           headers=seller.headers), 403)
+
+
+def test_one_currency_per_order_and_a_price_keeps_its_currency(api):
+    seller, buyer = api.register("seller"), api.register("buyer")
+    soles = api.product(seller, price={"amount": "50.00", "currency": "PEN"})
+    dollars = api.product(seller, price={"amount": "20.00", "currency": "USD"})
+    mixed = place(api, buyer, [(soles["id"], 1), (dollars["id"], 1)])
+    assert mixed.status_code == 422 and "one currency" in mixed.json()["detail"], mixed.text
+    assert mixed.headers["content-type"].startswith("application/problem+json")
+    for pid in (soles["id"], dollars["id"]):
+        assert api.http.put(f"/cart/items/{pid}", json={"quantity": 1}, headers=buyer.headers).status_code == 200
+    cart = api.http.get("/cart", headers=buyer.headers).json()
+    assert cart["total"] is None and cart["totals"] == [{"amount": "50.00", "currency": "PEN"},
+                                                        {"amount": "20.00", "currency": "USD"}]
+    assert place(api, buyer, None).status_code == 422  # the cart as it is cannot be one order
+    alone = place(api, buyer, [(dollars["id"], 2)])
+    assert alone.status_code == 202 and alone.json()["total"] == {"amount": "40.00", "currency": "USD"}
+    r = api.http.patch(f"/products/{dollars['id']}", json={"price": {"amount": "25.00"}}, headers=seller.headers)
+    assert r.status_code == 200 and r.json()["price"] == {"amount": "25.00", "currency": "USD"}
+
+
+def test_a_cart_holds_at_most_fifty_products(api):
+    seller, buyer = api.register("seller"), api.register("buyer")
+    for n in range(51):
+        pid = api.product(seller, title=f"Cart filler {n}")["id"]
+        r = api.http.put(f"/cart/items/{pid}", json={"quantity": 1}, headers=buyer.headers)
+        assert r.status_code == (200 if n < 50 else 422), (n, r.text)
+    assert len(api.http.get("/cart", headers=buyer.headers).json()["items"]) == 50

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -12,21 +11,25 @@ from gamevault.api.commands import execute
 from gamevault.api.deps import Buyer, Services
 from gamevault.api.models import CartItemPut, CartPublic
 from gamevault.api.routers.products import load_product
+from gamevault.money import cents, from_cents
 from gamevault.streams.topics import ORDERS_COMMANDS
 
 router = APIRouter(prefix="/cart", tags=["cart and orders"])
 
 
 def cart_doc(services: Any, buyer_id: str, cart: dict[str, Any] | None) -> dict[str, Any]:
-    lines, total = [], Decimal("0")
+    """The cart with a total per currency: amounts in two currencies are never added up."""
+    lines, totals = [], {}
     for pid, qty in ((cart or {}).get("items") or {}).items():
         product = services.views.products.get(pid)
         price = product["price"] if product else None
         if price:
-            total += Decimal(price["amount"]) * qty
+            totals[price["currency"]] = totals.get(price["currency"], 0) + cents(price["amount"]) * qty
         lines.append({"product_id": pid, "quantity": qty, "title": product["title"] if product else None,
                       "unit_price": price, "available": bool(product and product["stock"] >= qty)})
-    return {"buyer_id": buyer_id, "items": lines, "total": {"amount": f"{total:.2f}", "currency": "PEN"}}
+    money = [{"amount": from_cents(c), "currency": cur} for cur, c in sorted(totals.items())]
+    total = money[0] if len(money) == 1 else ({"amount": "0.00", "currency": "PEN"} if not money else None)
+    return {"buyer_id": buyer_id, "items": lines, "total": total, "totals": money}
 
 
 @router.get("", response_model=CartPublic, summary="The caller's cart")

@@ -15,7 +15,7 @@ from gamevault.api.deps import Buyer, CurrentUser, Services
 from gamevault.api.models import OrderCreate, OrderPublic, Page, TimelineEntry
 from gamevault.api.problems import Problem
 from gamevault.domain.identity import Identity
-from gamevault.domain.orders import fingerprint
+from gamevault.domain.orders import MAX_ORDER_LINES, fingerprint
 from gamevault.streams.envelope import deterministic_id, iso
 from gamevault.streams.topics import ORDERS_COMMANDS, ORDERS_TABLE
 
@@ -67,6 +67,9 @@ async def place_order(
         requested: dict[str, int] = {}
         for line in body.items:
             requested[line.product_id] = requested.get(line.product_id, 0) + line.quantity
+    if len(requested) > MAX_ORDER_LINES:
+        raise Problem(422, f"an order holds at most {MAX_ORDER_LINES} products; this one has {len(requested)}",
+                      slug="too-many-lines")
     items = []
     for pid, qty in requested.items():
         product = services.views.products.get(pid)

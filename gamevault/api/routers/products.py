@@ -17,6 +17,7 @@ from gamevault.api.problems import Problem
 from gamevault.api.views import rating_doc, review_doc, user_public_doc
 from gamevault.domain.catalog import may_edit
 from gamevault.domain.identity import UsersUnavailable
+from gamevault.streams.contracts.common import Currency
 from gamevault.streams.envelope import deterministic_id
 from gamevault.streams.topics import CATALOG_COMMANDS, PRODUCTS_TABLE
 from gamevault.tables.search import BadCursor
@@ -67,8 +68,10 @@ async def update_product(product_id: str, body: ProductUpdate, user: CurrentUser
     product = await load_product(services, product_id)
     if not may_edit(product, user.user_id, user.role):
         raise Problem(403, "only the seller who owns this product (or an admin) may change it")
-    # whole values of the fields the caller sent (a sent `price` keeps its default currency)
+    # whole values of the fields the caller sent; a price sent without its currency keeps the product's
     changes = {k: v for k, v in body.model_dump(mode="json").items() if k in body.model_fields_set and v is not None}
+    if body.price is not None and "currency" not in body.price.model_fields_set:
+        changes["price"] = {**changes["price"], "currency": product["price"]["currency"]}
     data = {"product_id": product_id, "actor_id": user.user_id, "actor_role": user.role, "changes": changes}
     state = await execute(services, CATALOG_COMMANDS, product_id, UPDATE, data)
     services.views.products.apply(product_id, state)
@@ -81,14 +84,18 @@ async def search(
     q: Annotated[str | None, Query(max_length=200)] = None,
     platform: Annotated[str | None, Query(max_length=32)] = None,
     genre: Annotated[str | None, Query(max_length=32)] = None,
-    min_price: Annotated[PriceParam | None, Query()] = None,
-    max_price: Annotated[PriceParam | None, Query()] = None,
+    min_price: Annotated[PriceParam | None, Query(description="in `currency`")] = None,
+    max_price: Annotated[PriceParam | None, Query(description="in `currency`")] = None,
     min_rating: Annotated[float | None, Query(ge=0, le=5)] = None,
-    sort: SortOrder = "relevance",
+    currency: Annotated[Currency, Query(description="the currency of min_price/max_price: a price filter leaves "
+                                                    "out products priced in another currency")] = "PEN",
+    sort: Annotated[SortOrder, Query(description="price_asc/price_desc group products by currency (PEN, then "
+                                                 "USD; reversed for price_desc), then order by amount: amounts in "
+                                                 "two currencies are never compared")] = "relevance",
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Response:
-    query = SearchQuery(q, platform, genre, min_price, max_price, min_rating, sort, limit, cursor)
+    query = SearchQuery(q, platform, genre, min_price, max_price, min_rating, currency, sort, limit, cursor)
     try:
         page = services.views.catalog.search(query)
     except BadCursor as exc:

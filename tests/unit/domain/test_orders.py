@@ -1,5 +1,6 @@
 """The order saga's state machine: every path, replays, and a property over disordered replies."""
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -7,8 +8,10 @@ from gamevault.domain import orders as o
 from gamevault.domain.orders import Timeouts
 
 T = Timeouts(step_s=10, payment_s=20, delivery_s=100)
-ITEMS = [{"product_id": "p1", "seller_id": "s", "title": "A", "quantity": 2, "unit_price": {"amount": "10.00"}},
-         {"product_id": "p2", "seller_id": "s", "title": "B", "quantity": 1, "unit_price": {"amount": "5.50"}}]
+ITEMS = [{"product_id": "p1", "seller_id": "s", "title": "A", "quantity": 2,
+          "unit_price": {"amount": "10.00", "currency": "PEN"}},
+         {"product_id": "p2", "seller_id": "s", "title": "B", "quantity": 1,
+          "unit_price": {"amount": "5.50", "currency": "PEN"}}]
 
 
 def placed(now=100.0):
@@ -149,3 +152,14 @@ def test_disordered_and_duplicated_replies_never_move_twice_or_backwards(picks):
     statuses = [e["status"] for e in order["timeline"]]
     assert len(statuses) == len(set(statuses)), statuses  # no transition twice
     assert ranks == sorted(ranks) or o.CANCELLED in statuses
+
+
+def test_an_order_is_in_one_currency_and_its_total_fits_money():
+    usd = {**ITEMS[1], "unit_price": {"amount": "5.50", "currency": "USD"}}
+    with pytest.raises(o.InvalidOrder, match="one currency"):
+        o.order_total([ITEMS[0], usd])
+    assert o.order_total([usd]) == {"amount": "5.50", "currency": "USD"}
+    huge = {**ITEMS[0], "quantity": 100, "unit_price": {"amount": "9999999999.99", "currency": "PEN"}}
+    with pytest.raises(o.InvalidOrder, match="largest"):
+        o.order_total([huge])
+    assert o.order_total([{**huge, "quantity": 1}])["amount"] == "9999999999.99"

@@ -169,3 +169,20 @@ def test_the_crafted_cursors_of_the_review_are_refused(index):
     for sort, cursor in (("newest", "WyJuZXdlc3QiLFsieCJdXQ"), ("price_desc", "WyJwcmljZV9kZXNjIixbMV1d")):
         with pytest.raises(BadCursor):
             index.search(Query(sort=sort, cursor=cursor))
+
+
+def test_prices_are_compared_within_one_currency(index):
+    usd = {**product("u1", "Import Ninja", "5.00", "pc"), "price": {"amount": "5.00", "currency": "USD"}}
+    index._products.apply("u1", usd)
+    assert ids(index, sort="price_asc")[-1] == "u1"  # PEN amounts first, then USD: 5 USD is not "cheapest"
+    assert ids(index, sort="price_desc")[0] == "u1"
+    assert ids(index, max_price=Decimal("20"), sort="price_asc") == ["p5", "p2"]  # PEN by default
+    assert ids(index, max_price=Decimal("20"), currency="USD") == ["u1"]
+    walked, cursor = [], None
+    while True:  # keyset pages across the currency boundary
+        page = index.search(Query(sort="price_desc", limit=2, cursor=cursor))
+        walked += page.ids
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert walked == ids(index, sort="price_desc", limit=100)
