@@ -83,11 +83,14 @@ class SpillMap(MutableMapping[str, V], Generic[V]):
     def __len__(self) -> int:
         return self._count
 
-    def _scan(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+    def _scan(self, prefix: bytes, start_after: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
         start = self._prefix + prefix
-        for raw_key, raw in self._db.items(from_key=start):
+        first = start + start_after if start_after is not None else start
+        for raw_key, raw in self._db.items(from_key=first):
             if not raw_key.startswith(start):
                 return
+            if start_after is not None and raw_key == first:
+                continue  # exclusive: the cursor's own entry was served already
             yield raw_key, raw
 
     def __iter__(self) -> Iterator[str]:
@@ -101,10 +104,12 @@ class SpillMap(MutableMapping[str, V], Generic[V]):
     def values(self) -> Iterator[V]:  # type: ignore[override]
         return (self._loads(raw) for _, raw in self._scan(b""))
 
-    def keys_with_prefix(self, prefix: str) -> Iterator[str]:
-        """The keys that start with `prefix`, in order (a range scan, not a full one)."""
+    def keys_with_prefix(self, prefix: str, start_after: str | None = None) -> Iterator[str]:
+        """The keys that start with `prefix`, in order (a range scan, not a full one); with `start_after`,
+        only those after `prefix + start_after` (a seek, then the scan)."""
         cut = len(self._prefix)
-        return (raw_key[cut:].decode() for raw_key, _ in self._scan(prefix.encode()))
+        after = start_after.encode() if start_after is not None else None
+        return (raw_key[cut:].decode() for raw_key, _ in self._scan(prefix.encode(), after))
 
     def clear(self) -> None:
         self._db.delete_range(self._prefix, self._end)

@@ -18,6 +18,7 @@ from gamevault.domain.identity import Identity
 from gamevault.domain.orders import MAX_ORDER_LINES, fingerprint
 from gamevault.streams.envelope import deterministic_id, iso
 from gamevault.streams.topics import ORDERS_COMMANDS, ORDERS_TABLE
+from gamevault.tables.indexes import BadCursor
 
 router = APIRouter(prefix="/orders", tags=["cart and orders"])
 JSON = "application/json"
@@ -99,17 +100,10 @@ async def place_order(
 async def my_orders(user: CurrentUser, services: Services,
                     limit: Annotated[int, Query(ge=1, le=100)] = 20,
                     cursor: Annotated[str | None, Query(max_length=200)] = None) -> Response:
-    mine = [services.views.orders.get(k) for k in services.views.orders_by_buyer.keys(user.user_id)]
-    ordered = sorted((o for o in mine if o), key=lambda o: (-o["created_at"], o["order_id"]))
-    if cursor:
-        try:
-            created, oid = cursor.split("~", 1)
-            after = (-float(created), oid)
-        except ValueError:
-            raise Problem(400, "the cursor is not one this API issued", slug="bad-cursor") from None
-        ordered = [o for o in ordered if (-o["created_at"], o["order_id"]) > after]
-    page = ordered[:limit]
-    next_cursor = f"{page[-1]['created_at']!r}~{page[-1]['order_id']}" if len(ordered) > limit else None
+    try:
+        page, next_cursor = services.views.orders_by_buyer.page(user.user_id, limit, cursor, services.views.orders.get)
+    except BadCursor as exc:
+        raise Problem(400, str(exc), slug="bad-cursor") from None
     return Response(orjson.dumps({"items": [order_doc(o) for o in page], "next_cursor": next_cursor}), media_type=JSON)
 
 

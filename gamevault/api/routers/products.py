@@ -135,11 +135,9 @@ async def product_page(product_id: str, services: Services) -> Response:
     async def reviews() -> list[dict[str, Any]]:
         if "reviews" in chaos:
             await asyncio.sleep(PART_TIMEOUT_S * 4)
-        approved = [r for k in services.views.reviews_by_product.keys(product_id)
-                    if (r := services.views.reviews.get(k)) and r.get("published")]
-        approved.sort(key=lambda r: r["published"]["at"], reverse=True)
+        approved, _ = services.views.approved_reviews.page(product_id, 10, None, services.views.reviews.get)
         out = []
-        for r in approved[:10]:
+        for r in approved:
             author = services.views.user_by_id(r["buyer_id"])
             out.append(review_doc(r, author))
         return out

@@ -16,6 +16,7 @@ from gamevault.api.problems import Problem
 from gamevault.api.routers.products import load_product
 from gamevault.api.views import review_doc
 from gamevault.streams.topics import REVIEWS_COMMANDS, REVIEWS_TABLE
+from gamevault.tables.indexes import BadCursor
 
 products_router = APIRouter(prefix="/products", tags=["reviews"])
 router = APIRouter(prefix="/reviews", tags=["reviews"])
@@ -62,24 +63,24 @@ async def list_reviews(product_id: str, services: Services,
                        limit: Annotated[int, Query(ge=1, le=100)] = 20,
                        cursor: Annotated[str | None, Query(max_length=200)] = None) -> Response:
     await load_product(services, product_id)
-    shown = [r for k in services.views.reviews_by_product.keys(product_id)
-             if (r := services.views.reviews.get(k)) and r.get("published")]
-    shown.sort(key=lambda r: (r["published"]["at"], r["review_id"]), reverse=True)
-    if cursor:
-        at, _, rid = cursor.partition("~")
-        shown = [r for r in shown if (r["published"]["at"], r["review_id"]) < (at, rid)]
-    page = shown[:limit]
-    next_cursor = f"{page[-1]['published']['at']}~{page[-1]['review_id']}" if len(shown) > limit else None
+    try:
+        page, next_cursor = services.views.approved_reviews.page(product_id, limit, cursor, services.views.reviews.get)
+    except BadCursor as exc:
+        raise Problem(400, str(exc), slug="bad-cursor") from None
     items = [review_doc(r, services.views.user_by_id(r["buyer_id"])) for r in page]
     return Response(orjson.dumps({"items": items, "next_cursor": next_cursor}), media_type=JSON)
 
 
 @router.get("/pending", response_model=Page[ReviewPublic], summary="The moderation queue (admins)")
 async def pending(admin: Admin, services: Services,
-                  limit: Annotated[int, Query(ge=1, le=100)] = 50) -> Response:
-    queue = sorted((r for r in services.views.reviews.values() if r["status"] == "pending"),
-                   key=lambda r: r["updated_at"])[:limit]
-    return Response(orjson.dumps({"items": [review_doc(r) for r in queue], "next_cursor": None}), media_type=JSON)
+                  limit: Annotated[int, Query(ge=1, le=100)] = 50,
+                  cursor: Annotated[str | None, Query(max_length=400)] = None) -> Response:
+    try:
+        queue, next_cursor = services.views.pending_reviews.page("queue", limit, cursor, services.views.reviews.get)
+    except BadCursor as exc:
+        raise Problem(400, str(exc), slug="bad-cursor") from None
+    return Response(orjson.dumps({"items": [review_doc(r) for r in queue], "next_cursor": next_cursor}),
+                    media_type=JSON)
 
 
 @router.post("/{review_id}/moderation", response_model=ReviewPublic, summary="Approve or reject a review (admins)",
