@@ -99,14 +99,37 @@ def export(home: Path | None, target: Path) -> None:
     click.echo(f"written: {target}", err=True)
 
 
+def stream_rows(columns: list[str], batches: Any, fmt: str) -> None:
+    """CSV or JSON of any size, written batch by batch: nothing is held beyond one batch."""
+    out = sys.stdout
+    if fmt == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        for batch in batches:
+            writer.writerows([[_plain(v) for v in row] for row in batch])
+        return
+    first = True
+    out.write("[")
+    for batch in batches:
+        for row in batch:
+            out.write(("\n  " if first else ",\n  ") + orjson.dumps({c: _plain(v) for c, v in
+                                                                      zip(columns, row, strict=True)}).decode())
+            first = False
+    out.write("\n]\n" if not first else "]\n")
+
+
 @click.command()
 @click.argument("query", required=False)
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
+              help="Seconds a query may run before it is stopped.")
+@click.option("--max-rows", type=click.IntRange(min=1), default=10_000, show_default=True,
+              help="Rows a table shows (csv and json stream every row).")
 @home_option
-def sql(query: str | None, fmt: str, home: Path | None) -> None:
+def sql(query: str | None, fmt: str, timeout_s: float, max_rows: int, home: Path | None) -> None:
     """DuckDB over the lake, read-only and sandboxed. Views: events, orders, order_items, payments,
     shipments, reviews, products, users, carts. Without QUERY: an interactive shell (history kept)."""
-    from gamevault.warehouse.sandbox import Refused, Sandbox
+    from gamevault.warehouse.sandbox import Refused, Sandbox, TimedOut
 
     box = Sandbox(settings_from(home).lake)
     if query is None and sys.stdin.isatty():
@@ -114,12 +137,21 @@ def sql(query: str | None, fmt: str, home: Path | None) -> None:
         return
     text = query if query is not None else sys.stdin.read()
     try:
-        result = box.query(text)
+        if fmt in ("csv", "json"):
+            for columns, batches in box.stream(text, timeout_s):
+                stream_rows(columns, batches, fmt)
+            return
+        result = box.query(text, timeout_s, max_rows)
     except Refused as exc:
         fail(str(exc), code=2)
+    except TimedOut as exc:
+        fail(str(exc), code=3)
     except Exception as exc:  # duckdb's own errors: a clear line, a failing exit
         fail(f"query failed: {exc}", code=1)
     click.echo(render(result.columns, result.rows, fmt))
+    if result.truncated:
+        click.echo(f"(only the first {max_rows:,} rows are shown: use --max-rows, or --format csv|json to "
+                   "stream them all)", err=True)
 
 
 def _shell(box: Any, fmt: str, history: Path) -> None:

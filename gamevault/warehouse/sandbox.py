@@ -3,14 +3,19 @@
 Two locks, each enough alone: statements are parsed first and only reads pass (SELECT, EXPLAIN,
 DESCRIBE, SHOW, SUMMARIZE: no COPY, ATTACH, INSTALL, LOAD, SET, CREATE...); and the connection itself
 can reach the lake directory and nothing else (`enable_external_access=false` with the lake as the
-only allowed directory), cannot install or load extensions, and has its configuration locked, with
-memory and thread limits.
+only allowed directory; DuckDB resolves symbolic links before that check, so a link planted in the
+lake that points out is refused too), cannot install or load extensions, cannot read Python objects
+by name (`python_enable_replacements=false`), and has its configuration locked, with memory and
+thread limits. And bounds: a statement is interrupted at its timeout, and a buffered result keeps at
+most `max_rows` rows (`stream()` hands rows over in batches, for CSV and JSON output of any size).
 """
 
 from __future__ import annotations
 
 import re
 import tempfile
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,10 +36,20 @@ class Refused(Exception):
     """A statement the sandbox does not run, with the reason."""
 
 
+class TimedOut(Exception):
+    """The statement ran past its timeout and was interrupted."""
+
+
+DEFAULT_TIMEOUT_S = 60.0
+DEFAULT_MAX_ROWS = 10_000
+BATCH_ROWS = 10_000
+
+
 @dataclass
 class Result:
     columns: list[str]
     rows: list[tuple[Any, ...]]
+    truncated: bool = False  # more rows than max_rows: the rest was not fetched
 
 
 def check(sql: str) -> list[str]:
@@ -74,7 +89,7 @@ class Sandbox:
         for setting in (f"SET temp_directory = '{spill}'",
                         f"SET allowed_directories = ['{root}']", "SET enable_external_access = false",
                         f"SET memory_limit = '{self.memory_limit}'", f"SET threads = {self.threads}",
-                        "SET lock_configuration = true"):
+                        "SET python_enable_replacements = false", "SET lock_configuration = true"):
             con.execute(setting)
         return con
 
@@ -83,16 +98,51 @@ class Sandbox:
         self.con.close()
         self.con = self._connect()
 
-    def query(self, sql: str) -> Result:
-        statements = check(sql)
+    def query(self, sql: str, timeout_s: float = DEFAULT_TIMEOUT_S, max_rows: int | None = DEFAULT_MAX_ROWS
+              ) -> Result:
+        """The last statement's rows, at most `max_rows` of them (None: all)."""
         result = Result([], [])
-        for text in statements:
+        for columns, batches in self.stream(sql, timeout_s):
+            result = Result(columns, [])
+            for batch in batches:
+                result.rows.extend(batch)
+                if max_rows is not None and len(result.rows) > max_rows:
+                    result.rows, result.truncated = result.rows[:max_rows], True
+                    break
+        return result
+
+    def stream(self, sql: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> Iterator[tuple[list[str], Iterator[list]]]:
+        """Per statement: its columns and its rows in batches, all within `timeout_s` from the start."""
+        statements = check(sql)
+        timer = threading.Timer(timeout_s, self.con.interrupt)
+        timer.daemon = True
+        timer.start()
+        try:
+            for text in statements:
+                cur = self._execute(text, timeout_s)
+                yield [d[0] for d in cur.description or []], self._batches(cur, timeout_s)
+        finally:
+            timer.cancel()
+
+    def _execute(self, text: str, timeout_s: float) -> duckdb.DuckDBPyConnection:
+        try:
             try:
-                cur = self.con.execute(text)
+                return self.con.execute(text)
             except duckdb.IOException:
                 self.refresh()  # compaction retired a file of our snapshot meanwhile: once more, newer
-                cur = self.con.execute(text)
-            except duckdb.PermissionException as exc:
-                raise Refused(f"refused by the sandbox: {exc}") from None
-            result = Result([d[0] for d in cur.description or []], cur.fetchall())
-        return result
+                return self.con.execute(text)
+        except duckdb.PermissionException as exc:
+            raise Refused(f"refused by the sandbox: {exc}") from None
+        except duckdb.InterruptException:
+            raise TimedOut(f"the query ran past its {timeout_s:g} s timeout and was stopped") from None
+
+    @staticmethod
+    def _batches(cur: duckdb.DuckDBPyConnection, timeout_s: float) -> Iterator[list]:
+        while True:
+            try:
+                batch = cur.fetchmany(BATCH_ROWS)
+            except duckdb.InterruptException:
+                raise TimedOut(f"the query ran past its {timeout_s:g} s timeout and was stopped") from None
+            if not batch:
+                return
+            yield batch

@@ -3,16 +3,18 @@ one with a clear message, write nothing anywhere, leak no secret, and keep answe
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import time
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from gamevault.warehouse.sandbox import Refused, Sandbox
+from gamevault.warehouse.sandbox import Refused, Sandbox, TimedOut
 from tests.support.lake import write_lake
 
 SECRET = "hunter2-do-not-leak"
@@ -134,3 +136,43 @@ def test_the_cli_refuses_with_a_clear_message_and_a_failing_exit_code(world, tmp
     assert result.returncode != 0
     assert "read-only" in result.stderr and "COPY" in result.stderr
     assert not (home / "lake" / "events" / "x.csv").exists()
+
+
+def test_runaway_queries_are_bounded(world, tmp_path):
+    """The review's `SELECT * FROM range(1e10)` ran the machine out of memory: a buffered result now stops at
+    max_rows, a long query at its timeout, and the CLI streams CSV/JSON batch by batch."""
+    box = world["box"]
+    big = box.query("SELECT * FROM range(10000000000)", max_rows=1000)
+    assert len(big.rows) == 1000 and big.truncated
+    started = time.monotonic()
+    with pytest.raises(TimedOut):
+        box.query("SELECT count(*) FROM range(1000000000000) a", timeout_s=1)
+    assert time.monotonic() - started < 10
+    assert box.query("SELECT 42").rows == [(42,)]  # and it keeps answering
+    home = tmp_path / "home"
+    write_lake(home / "lake")
+    env = {**os.environ, "GAMEVAULT_HOME": str(home)}
+    cli = [sys.executable, "-m", "gamevault", "sql"]
+    slow = subprocess.run([*cli, "SELECT count(*) FROM range(1000000000000) a", "--timeout", "1"], env=env,
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert slow.returncode == 3 and "timeout" in slow.stderr
+    streamed = subprocess.run([*cli, "SELECT range AS n FROM range(50000)", "--format", "json"], env=env,
+                              capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    rows = json.loads(streamed.stdout)
+    assert len(rows) == 50000 and rows[-1] == {"n": 49999}
+
+
+def test_python_objects_and_planted_parquet_links_are_out_of_reach(world):
+    box, lake, base = world["box"], world["lake"], world["base"]
+    [(replacements,)] = box.query("SELECT value FROM duckdb_settings() WHERE name = 'python_enable_replacements'").rows
+    assert replacements == "false"  # no query can name a Python object of the process as a table
+    planted = lake / "events" / "type=gamevault.users.user.registered" / "date=2026-01-01" / "planted.parquet"
+    planted.parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(base / "secrets" / "s.parquet", planted)
+    try:
+        for query in (f"SELECT * FROM read_parquet('{planted}')",
+                      f"SELECT * FROM read_parquet('{lake}/events/**/*.parquet', union_by_name=true)"):
+            with pytest.raises(Refused):
+                box.query(query)
+    finally:
+        planted.unlink()
