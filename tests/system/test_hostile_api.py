@@ -16,7 +16,7 @@ import httpx
 import jwt
 import pytest
 
-from tests.support.api import Api, User, admin, purchase
+from tests.support.api import ADDRESS, Api, User, admin, purchase
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 ROLES = ["anonymous", "buyer", "seller", "admin"]
@@ -154,3 +154,65 @@ def test_schemathesis_whole_api_as_each_role(stack, world, role, use_real_ids, t
     cases = int(re.search(r"(\d+) generated", result.stdout).group(1))
     operations = sum(len(ops) for ops in httpx.get(f"{stack.url}/openapi.json").json()["paths"].values())
     assert operations >= 30 and tested == operations and cases >= 500, result.stdout[-3000:]
+
+
+def from_address(stack, address: str) -> httpx.Client:
+    """A client whose connections come from another loopback address (another 'source' to the gateway)."""
+    return httpx.Client(base_url=stack.url + "/api/v1", timeout=30,
+                        transport=httpx.HTTPTransport(local_address=address))
+
+
+def test_the_security_reviews_attacks_fail_and_the_honest_request_passes(stack, world):
+    """Each hole of the hardening issue, tried against the running platform (docs/RELIABILITY.md lists them)."""
+    http: httpx.Client = world["api"].http
+    buyer, seller = world["buyer"], world["seller"]
+    # crafted cursors: 400 problem+json, never a 500; a cursor the API issued still pages
+    for path in ("/products?sort=newest&cursor=WyJuZXdlc3QiLFsieCJdXQ",
+                 "/products?sort=price_desc&cursor=WyJwcmljZV9kZXNjIixbMV1d", "/orders?cursor=AAAA"):
+        r = http.get(path, headers=buyer.headers)
+        assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json", (path, r.text)
+    world["api"].product(seller)  # two products at least: a page of one has a next one
+    issued = http.get("/products?sort=newest&limit=1").json()["next_cursor"]
+    assert issued and http.get(f"/products?sort=newest&limit=1&cursor={issued}").status_code == 200
+    # X-Forwarded-For from an untrusted client picks no IP: guessing stays throttled
+    victim = world["api"].register()
+    with from_address(stack, "127.0.0.4") as spoofer:
+        statuses = [spoofer.post("/auth/token", data={"username": victim.email, "password": f"guess-{n}"},
+                                 headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code for n in range(13)]
+    assert statuses[-1] == 429, statuses
+    # ... and the guessing does not lock the owner out from elsewhere
+    with from_address(stack, "127.0.0.5") as home:
+        assert home.post("/auth/token", data={"username": victim.email, "password": victim.password}
+                         ).status_code == 200
+    # a logout revokes the token
+    token = {"Authorization": f"Bearer {world['api'].login(victim.email, victim.password)}"}
+    assert http.post("/auth/logout", headers=token).status_code == 204
+    assert http.get("/users/me", headers=token).status_code == 401
+    # one currency per order, and no total beyond what Money holds
+    usd = world["api"].product(seller, price={"amount": "9999999999.99", "currency": "USD"}, stock=1000)
+    mixed = http.post("/orders", headers={**buyer.headers, "Idempotency-Key": uuid.uuid4().hex}, json={
+        "items": [{"product_id": usd["id"], "quantity": 1}, {"product_id": world["product"]["id"], "quantity": 1}],
+        "payment": {"provider": "plin", "phone": "987654321"}, "shipping_address": ADDRESS})
+    huge = http.post("/orders", headers={**buyer.headers, "Idempotency-Key": uuid.uuid4().hex}, json={
+        "items": [{"product_id": usd["id"], "quantity": 100}],
+        "payment": {"provider": "plin", "phone": "987654321"}, "shipping_address": ADDRESS})
+    assert (mixed.status_code, huge.status_code) == (422, 422), (mixed.text, huge.text)
+    # the quadratic link rule: a 4,000-character a-a-a... body is moderated at once
+    started = time.monotonic()
+    r = http.patch(f"/reviews/{world['review']['id']}", headers=buyer.headers,
+                   json={"body": ("a-" * 2000)[:3999]})
+    assert r.status_code == 202 and time.monotonic() - started < 2, r.text
+    # a flood of registrations (Argon2 each): bounded, refused with 503 + Retry-After past the gate, and the
+    # worker keeps answering
+    with from_address(stack, "127.0.0.6") as flooder:
+        def register(n: int) -> int:
+            return flooder.post("/users", json={"email": f"flood-{uuid.uuid4().hex[:8]}-{n}@gamevault.test",
+                                                "password": "password-123", "display_name": "F"}).status_code
+
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(48) as pool:
+            futures = [pool.submit(register, n) for n in range(96)]
+            health = [httpx.get(stack.url + "/healthz", timeout=5).status_code for _ in range(10)]
+            codes = [f.result() for f in futures]
+    assert set(codes) <= {201, 503, 429} and 201 in codes and set(health) == {200}, set(codes)
