@@ -16,6 +16,7 @@ from gamevault.kafka_access import (
     SCRAM_MECHANISM,
     KafkaAccess,
     LocalPorts,
+    local_access,
     local_password_file,
 )
 from gamevault.secret_files import read_or_create
@@ -118,16 +119,12 @@ class Settings:
             return self.kafka.as_user(principal, password or "", SCRAM_MECHANISM)
         protocol = self.kafka_security_protocol or "SASL_PLAINTEXT"
         bootstrap = f"127.0.0.1:{LocalPorts.from_base(self.kafka_port).for_protocol(protocol)}"
-        tls = self.kafka_dir / "tls"
-        ca = self.kafka_ca_file or (str(tls / "ca.pem") if protocol.endswith("SSL") else None)
-        if protocol == "SSL":
-            own = principal == (self.kafka_username or PLATFORM)
-            cert = (self.kafka_cert_file if own else None) or str(tls / "clients" / f"{principal}.pem")
-            key = (self.kafka_key_file if own else None) or cert
-            return KafkaAccess(bootstrap, "SSL", ca_file=ca, cert_file=cert, key_file=key)
-        secret = password or read_or_create(local_password_file(self.secrets_dir, principal))
-        return KafkaAccess(bootstrap, protocol, self.kafka_sasl_mechanism or SCRAM_MECHANISM, principal, secret,
-                           ca_file=ca)
+        own = principal == (self.kafka_username or PLATFORM)  # the files set for the platform are its own
+        secret = None if protocol == "SSL" else \
+            password or read_or_create(local_password_file(self.secrets_dir, principal))
+        return local_access(bootstrap, protocol, principal, secret, self.kafka_dir / "tls", self.kafka_sasl_mechanism,
+                            self.kafka_ca_file, self.kafka_cert_file if own else None,
+                            self.kafka_key_file if own else None)
 
     @property
     def secrets_dir(self) -> Path:

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from gamevault.config import Settings
+from gamevault.demo_community import seed_community
 from gamevault.demo_traffic import run_traffic
 
 DEMO_PASSWORD = "demo-password-1"
@@ -75,8 +76,14 @@ def seed_demo(settings: Settings, echo: Callable[[str], None] = print, traffic: 
                 "Authorization": f"Bearer {seller['token']}", "Idempotency-Key": game["key"]})
             r.raise_for_status()
             created += r.status_code == 201
-    echo(f"demo store: {len(sellers)} sellers, {len(buyers)} buyers (password {DEMO_PASSWORD!r}), "
-         f"{len(catalog())} games ({created} new)")
+        echo(f"demo store: {len(sellers)} sellers, {len(buyers)} buyers (password {DEMO_PASSWORD!r}), "
+             f"{len(catalog())} games ({created} new)")
+        boss = None
+        if settings.admin_email and settings.admin_password:
+            login = http.post("/auth/token", data={"username": settings.admin_email,
+                                                   "password": settings.admin_password})
+            boss = {"Authorization": f"Bearer {login.json()['access_token']}"} if login.status_code == 200 else None
+        seed_community(http, sellers, buyers, boss, echo)
     state = {"sellers": sellers, "buyers": buyers}
     if traffic:
         threading.Thread(target=run_traffic, args=(settings, state, echo), daemon=True, name="demo-traffic").start()

@@ -1,6 +1,6 @@
 """The trickle of demo traffic behind `gamevault up --demo`: buyers browse, fill carts and order over
-all three providers (a few payments are declined, as in life), so the store, its events and the lake
-are alive for whoever opens them."""
+all three providers (a few payments are declined and a few orders cancelled, as in life), so the store,
+its events and the lake are alive for whoever opens them."""
 
 from __future__ import annotations
 
@@ -52,6 +52,8 @@ def run_traffic(settings: Settings, state: dict[str, Any], echo: Callable[[str],
                     login = {"username": buyer["email"], "password": "demo-password-1"}
                     buyer["token"] = http.post("/auth/token", data=login).json()["access_token"]
                 placed += r.status_code == 202
+                if r.status_code == 202 and rng.random() < 0.05:  # a buyer changes their mind
+                    http.post(f"/orders/{r.json()['id']}/cancel", headers=headers)
                 if placed and placed % 20 == 0:
                     echo(f"demo traffic: {placed} orders placed")
             except (httpx.HTTPError, KeyError, ValueError):

@@ -51,6 +51,18 @@ class LocalPorts:
         return port
 
 
+def local_access(bootstrap: str, protocol: str, principal: str, password: str | None, tls_dir: Path,
+                 mechanism: str | None = None, ca_file: str | None = None, cert_file: str | None = None,
+                 key_file: str | None = None) -> KafkaAccess:
+    """How `principal` reaches a local broker (or cluster): its SCRAM password, or over SSL its client
+    certificate (`<tls_dir>/clients/<principal>.pem`, key and chain in one file), the local CA for TLS."""
+    ca = ca_file or (str(tls_dir / "ca.pem") if protocol.endswith("SSL") else None)
+    if protocol == "SSL":
+        cert = cert_file or str(tls_dir / "clients" / f"{principal}.pem")
+        return KafkaAccess(bootstrap, "SSL", ca_file=ca, cert_file=cert, key_file=key_file or cert)
+    return KafkaAccess(bootstrap, protocol, mechanism or SCRAM_MECHANISM, principal, password, ca_file=ca)
+
+
 @dataclass(frozen=True)
 class KafkaAccess:
     bootstrap: str

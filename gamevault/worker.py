@@ -52,7 +52,7 @@ AGENTS: dict[str, tuple[Any, tuple[str, ...]]] = {
     "orders": (orders_agents, ("carts", "orders")),
     "payments": (payments_agents, ("payments",)),
     "logistics": (logistics_agents, ("shipments",)),
-    "reviews": (reviews_agents, ("reviews", "review_authors")),
+    "reviews": (reviews_agents, ("reviews", "review_authors", "comments", "votes")),
     "ratings": (ratings_agents, ("ratings", "rating_totals")),
 }
 

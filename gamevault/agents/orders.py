@@ -25,6 +25,7 @@ SOURCE = "/gamevault/orders"
 CART_SET, CART_REMOVE = "gamevault.orders.cart.set_item", "gamevault.orders.cart.remove_item"
 CART_ORDERED = "gamevault.orders.cart.remove_ordered"
 PLACE = "gamevault.orders.place"
+CANCEL = "gamevault.orders.cancel"  # a buyer's or an admin's: {order_id, reason}
 SAGA = "gamevault.orders.saga."
 SAGA_KINDS = ("stock_reserved", "stock_rejected", "payment_started", "payment_captured", "payment_failed",
               "payment_refunded", "shipment_created", "shipment_delivered", "shipment_failed", "deadline")
@@ -89,6 +90,12 @@ def install(services: Any) -> None:
     async def place(data: dict[str, Any], ctx: Context) -> None:
         oid = data["order_id"]
         await persist(ctx, oid, orders.place(tables.orders.get(oid), data, ctx.event.id, now_of(ctx), timeouts))
+
+    @dispatcher.on(CANCEL)
+    async def cancel(data: dict[str, Any], ctx: Context) -> None:
+        oid = data["order_id"]
+        step = orders.cancel(tables.orders.get(oid), data["reason"], ctx.event.id, now_of(ctx), timeouts)
+        await persist(ctx, oid, step)
 
     def saga_handler(kind: str):
         async def handle(data: dict[str, Any], ctx: Context) -> None:

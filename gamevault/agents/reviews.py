@@ -12,7 +12,7 @@ from typing import Any
 
 from gamevault.agents.app import raw_topic
 from gamevault.agents.runtime import Context, Dispatcher, apply, reject, stream_agent
-from gamevault.domain import reviews
+from gamevault.domain import comments, reviews
 from gamevault.domain.identity import UsersUnavailable
 from gamevault.streams.envelope import iso
 from gamevault.streams.topics import REVIEWS_COMMANDS
@@ -20,6 +20,12 @@ from gamevault.streams.topics import REVIEWS_COMMANDS
 SOURCE = "/gamevault/reviews"
 SUBMIT = "gamevault.reviews.review.submit"  # the ingress type too
 MODERATE, EDIT, RETRACT = "gamevault.reviews.moderate", "gamevault.reviews.edit", "gamevault.reviews.retract"
+COMMENT, MODERATE_COMMENT = "gamevault.reviews.comment", "gamevault.reviews.moderate_comment"
+VOTE = "gamevault.reviews.vote"
+
+
+def vote_key(review_id: str, voter_id: str) -> str:
+    return f"{review_id}|{voter_id}"
 
 
 def author_key(product_id: str, buyer_id: str) -> str:
@@ -72,5 +78,30 @@ def install(services: Any) -> None:
     async def retract(data: dict[str, Any], ctx: Context) -> None:
         decision = reviews.retract(table.get(data["review_id"]), data["buyer_id"], ctx.event.id, iso(ctx.event.time))
         await apply(ctx, table, data["review_id"], decision)
+
+    comment_table, votes = services.tables.comments, services.tables.votes
+
+    @dispatcher.on(COMMENT)
+    async def comment(data: dict[str, Any], ctx: Context) -> None:
+        cid = data["comment_id"]
+        decision = comments.submit(comment_table.get(cid), table.get(data["review_id"]), data, rules, ctx.event.id,
+                                   iso(ctx.event.time))
+        await apply(ctx, comment_table, cid, decision)
+
+    @dispatcher.on(MODERATE_COMMENT)
+    async def moderate_comment(data: dict[str, Any], ctx: Context) -> None:
+        cid = data["comment_id"]
+        decision = comments.moderate(comment_table.get(cid), data["decision"], data.get("reason") or "",
+                                     data["moderator"], ctx.event.id, iso(ctx.event.time))
+        await apply(ctx, comment_table, cid, decision)
+
+    @dispatcher.on(VOTE)
+    async def vote(data: dict[str, Any], ctx: Context) -> None:
+        rid, key = data["review_id"], vote_key(data["review_id"], data["voter_id"])
+        decision, counts = comments.vote(votes.get(key), votes.get(rid), table.get(rid), data, ctx.event.id,
+                                         iso(ctx.event.time))
+        if counts is not None:
+            votes[rid] = counts  # first: it carries this command's mark (see domain/comments.vote)
+        await apply(ctx, votes, key, decision)
 
     services.app.agent(raw_topic(services.app, REVIEWS_COMMANDS), name="reviews")(stream_agent(dispatcher))

@@ -10,7 +10,20 @@ from gamevault.api import openapi
 from gamevault.api.middleware import GatewayMiddleware
 from gamevault.api.problems import install_problem_handlers
 from gamevault.api.ratelimit import Policy, TokenBuckets
-from gamevault.api.routers import auth, cart, integrations, ops, orders, products, reviews, users, webhooks
+from gamevault.api.routers import (
+    admin,
+    auth,
+    cart,
+    comments,
+    integrations,
+    ops,
+    orders,
+    products,
+    reviews,
+    seller,
+    users,
+    webhooks,
+)
 from gamevault.api.views import ProductDocuments
 
 API_PREFIX = "/api/v1"
@@ -39,7 +52,8 @@ def create_api(services: Any) -> FastAPI:
     api.include_router(ops.router)
     # one level of inclusion: nested routers cost ~20% per request
     for router in (users.router, auth.router, products.router, reviews.products_router, reviews.router, cart.router,
-                   orders.router, webhooks.router, integrations.router):
+                   orders.router, webhooks.router, integrations.router, seller.router, admin.router,
+                   comments.router):
         api.include_router(router, prefix=API_PREFIX)
     openapi.install(api)
 

@@ -85,6 +85,8 @@ class ProductCreate(Strict):
 
 
 class ProductUpdate(Strict):
+    listed: bool | None = Field(None, description="false delists the product (out of search, not orderable; its "
+                                                  "page and past orders still read); true lists it again")
     title: Title | None = None
     description: Description | None = None
     platform: Platform | None = None
@@ -108,6 +110,7 @@ class ProductPublic(BaseModel):
     genres: list[str]
     price: Money
     stock: int
+    listed: bool = True
     rating: Rating
     created_at: datetime
     updated_at: datetime
@@ -125,6 +128,8 @@ class ReviewPublic(BaseModel):
     status: str
     channel: str = Field("web", description="where it was written: web (a GameVault buyer) or a partner "
                                              "channel's name (then author_id is the channel's, never a buyer's)")
+    helpful_count: int = 0
+    unhelpful_count: int = 0
     created_at: datetime
     updated_at: datetime
 
@@ -218,10 +223,13 @@ class TimelineEntry(BaseModel):
     reason: str | None = None
 
 
+OrderStatus = Literal["pending", "stock_reserved", "payment_pending", "paid", "shipping", "completed", "cancelled"]
+
+
 class OrderPublic(BaseModel):
     id: str
     buyer_id: str
-    status: Literal["pending", "stock_reserved", "payment_pending", "paid", "shipping", "completed", "cancelled"]
+    status: OrderStatus
     cancel_reason: str | None
     items: list[dict[str, Any]]
     total: Money
@@ -251,6 +259,32 @@ class ReviewUpdate(Strict):
 class ModerationDecision(Strict):
     decision: Literal["approve", "reject"]
     reason: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+class CommentCreate(Strict):
+    body: Annotated[str, StringConstraints(min_length=2, max_length=2000, strip_whitespace=True)]
+
+
+class VoteCast(Strict):
+    helpful: bool
+
+
+class CommentPublic(BaseModel):
+    id: str
+    review_id: str
+    author_id: str
+    body: str
+    status: str
+    reason: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class VoteCounted(BaseModel):
+    review_id: str
+    helpful: bool
+    helpful_count: int
+    unhelpful_count: int
 
 
 class ReviewAccepted(BaseModel):

@@ -27,7 +27,8 @@ def product_doc(state: dict[str, Any], rating: dict[str, Any] | None) -> dict[st
     return {
         "id": state["product_id"], "seller_id": state["seller_id"], "title": state["title"],
         "description": state["description"], "platform": state["platform"], "genres": state["genres"],
-        "price": state["price"], "stock": state["stock"], "rating": rating_doc(rating),
+        "price": state["price"], "stock": state["stock"], "listed": state.get("listed", True),
+        "rating": rating_doc(rating),
         "created_at": state["created_at"], "updated_at": state["updated_at"], "version": state["version"],
     }
 

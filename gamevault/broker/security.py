@@ -29,6 +29,7 @@ from gamevault.kafka_access import (
     SCRAM_MECHANISM,
     KafkaAccess,
     LocalPorts,
+    local_access,
     local_password_file,
 )
 from gamevault.secret_files import private_dir, read_or_create, write_private
@@ -58,11 +59,10 @@ class LocalSecurity:
 
     def access(self, principal: str, bootstrap: str, protocol: str = "SASL_PLAINTEXT") -> KafkaAccess:
         """How `principal` reaches this broker over `protocol` (SSL: with its client certificate)."""
-        ca = str(self.ca_file) if protocol.endswith("SSL") else None
         if protocol == "SSL":
-            cert = str(self.client_certificate(principal))
-            return KafkaAccess(bootstrap, "SSL", ca_file=ca, cert_file=cert, key_file=cert)
-        return KafkaAccess(bootstrap, protocol, SCRAM_MECHANISM, principal, self.password(principal), ca_file=ca)
+            self.client_certificate(principal)  # issued on first use
+            return local_access(bootstrap, protocol, principal, None, self.tls_dir)
+        return local_access(bootstrap, protocol, principal, self.password(principal), self.tls_dir)
 
     # ---- the broker's configuration --------------------------------------------------------
     def format_args(self) -> list[str]:

@@ -6,6 +6,7 @@ import logging
 
 import click
 
+from gamevault.cli.deadletter import deadletter
 from gamevault.cli.kafka import kafka
 from gamevault.cli.partners import partners
 from gamevault.cli.produce import produce
@@ -29,7 +30,8 @@ def cli() -> None:
     logging.getLogger("kafka.net.sasl.scram").setLevel(logging.ERROR)
 
 
-for command in (up, kafka, topics, worker, produce, partners, warehouse, sql, report, simulators, schemas):
+for command in (up, kafka, topics, worker, produce, partners, deadletter, warehouse, sql, report, simulators,
+                schemas):
     cli.add_command(command)
 
 

@@ -11,6 +11,8 @@ import httpx
 from gamevault.cli.common import guarded, home_option, settings_from
 from gamevault.supervisor import Child, Supervisor, child_env, gamevault_argv
 
+DEMO_ADMIN = "admin@demo.gamevault.test"
+
 
 def _wait_ready(url: str, workers: int, timeout: float, children: list[Child]) -> set[str]:
     """Poll /readyz on the shared port until every worker has answered ready at least once."""
@@ -59,8 +61,14 @@ def up(home: Path | None, api_port: int | None, kafka_port: int | None, workers:
             if already:
                 broker = None  # not ours to stop
         ensure_topics(settings.kafka, echo=lambda m: None)
+        admin = {}
+        if demo and not (settings.admin_email and settings.admin_password):  # moderation needs an admin
+            admin = {"GAMEVAULT_ADMIN_EMAIL": DEMO_ADMIN,
+                     "GAMEVAULT_ADMIN_PASSWORD": settings.secret("demo-admin-password")}
+            settings = settings.with_overrides(admin_email=admin["GAMEVAULT_ADMIN_EMAIL"],
+                                               admin_password=admin["GAMEVAULT_ADMIN_PASSWORD"])
         env = child_env(GAMEVAULT_HOME=str(settings.home), GAMEVAULT_KAFKA_PORT=str(settings.kafka_port),
-                        GAMEVAULT_API_PORT=str(settings.api_port))
+                        GAMEVAULT_API_PORT=str(settings.api_port), **admin)
         for extra in _extra_children(settings, env, logs, demo):
             supervisor.add(extra)
         for n in range(workers):
@@ -81,7 +89,9 @@ def up(home: Path | None, api_port: int | None, kafka_port: int | None, workers:
             f"  Kafka      {settings.kafka.describe()}  (client settings: gamevault kafka client-config)\n"
             f"  lake       {settings.lake}  (query: gamevault sql)\n"
             f"  logs       {logs}\n"
-            "Ctrl-C stops everything."
+            + (f"  admin      {DEMO_ADMIN} (password in {settings.secrets_dir / 'demo-admin-password'})\n"
+               if admin else "")
+            + "Ctrl-C stops everything."
         )
         supervisor.watch()
     finally:

@@ -128,7 +128,7 @@ def stream_rows(columns: list[str], batches: Any, fmt: str) -> None:
 @home_option
 def sql(query: str | None, fmt: str, timeout_s: float, max_rows: int, home: Path | None) -> None:
     """DuckDB over the lake, read-only and sandboxed. Views: events, orders, order_items, payments,
-    shipments, reviews, products, users, carts. Without QUERY: an interactive shell (history kept)."""
+    shipments, reviews, comments, products, users, carts. Without QUERY: an interactive shell (history kept)."""
     from gamevault.warehouse.sandbox import Refused, Sandbox, TimedOut
 
     box = Sandbox(settings_from(home).lake)

@@ -14,12 +14,18 @@ CREATED = "gamevault.catalog.product.created"
 UPDATED = "gamevault.catalog.product.updated"
 STOCK_CHANGED = "gamevault.catalog.stock.changed"
 
-LISTING_FIELDS = ("title", "description", "platform", "genres", "price")
+LISTING_FIELDS = ("title", "description", "platform", "genres", "price", "listed")
 PUBLIC_FIELDS = ("product_id", "seller_id", *LISTING_FIELDS, "stock", "created_at", "updated_at", "version")
+DEFAULTS = {"listed": True}  # fields added since the first products were stored
 
 
 def public(state: dict[str, Any]) -> dict[str, Any]:
-    return {k: state[k] for k in PUBLIC_FIELDS}
+    return {k: state[k] if k in state else DEFAULTS[k] for k in PUBLIC_FIELDS}
+
+
+def listed(state: dict[str, Any] | None) -> bool:
+    """A delisted product leaves search and cannot be ordered; its page and past orders still read."""
+    return state is not None and state.get("listed", True)
 
 
 def _events_of(state: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -52,7 +58,7 @@ def create(existing: dict[str, Any] | None, cmd: dict[str, Any], cause: str, at:
         return Decision.refuse("conflict", f"product {cmd['product_id']} already exists")
     state = {
         "product_id": cmd["product_id"], "seller_id": cmd["seller_id"],
-        **{f: cmd[f] for f in LISTING_FIELDS}, "stock": cmd.get("stock") or 0,
+        **{f: cmd.get(f, DEFAULTS.get(f)) for f in LISTING_FIELDS}, "stock": cmd.get("stock") or 0,
         "created_at": at, "updated_at": at, "version": 1,
         "last_cause": cause, "last_kind": "create", "last_changed": [*LISTING_FIELDS, "stock"],
     }
@@ -98,7 +104,7 @@ def upsert(existing: dict[str, Any] | None, cmd: dict[str, Any], cause: str, at:
         return create(None, {**cmd, "stock": cmd.get("stock") or 0}, cause, at)
     if existing["seller_id"] != cmd["seller_id"]:
         return Decision.refuse("unauthorized", f"product {cmd['product_id']} belongs to another seller")
-    changes = {f: cmd[f] for f in LISTING_FIELDS}
+    changes = {f: cmd[f] for f in LISTING_FIELDS if f in cmd}
     if cmd.get("stock") is not None:
         changes["stock"] = cmd["stock"]
     return _apply_changes(existing, changes, cause, at)
@@ -158,8 +164,8 @@ def reserve(product: dict[str, Any] | None, reservation: dict[str, Any] | None, 
         return Decision(), None, RESERVED
     if reservation is not None:  # it ended: the same answer as the first time
         return Decision(), None, RESERVED if reservation["state"] == SOLD else REJECTED
-    if product is None or product["stock"] < qty:
-        available = 0 if product is None else product["stock"]
+    if product is None or product["stock"] < qty or not listed(product):
+        available = 0 if product is None or not listed(product) else product["stock"]
         return Decision(), {"state": REJECTED, "quantity": qty, "available": available, "at": at}, REJECTED
     decision = _apply_changes(product, {"stock": product["stock"] - qty, "held": {**_held(product), oid: qty}},
                               cause, at, "reserved", oid)

@@ -328,6 +328,28 @@ def apply(order: dict[str, Any] | None, kind: str, msg: dict[str, Any], cause: s
     return Step(error=("invalid", f"unknown saga message {kind}"))
 
 
+def cancel(order: dict[str, Any] | None, reason: str, cause: str, now: float, t: Timeouts) -> Step:
+    """A buyer's (or an admin's) cancel, allowed until the shipment exists; the saga compensates in
+    reverse: release what is held, void a payment that may still confirm (SP refunds a capture that
+    arrives after the void), refund a captured one before the order ends cancelled."""
+    if order is None:
+        return Step(error=("not_found", "no such order"))
+    if (again := _replayed(order, cause)) is not None or (order.get("compensation") or {}).get("cause") == cause:
+        return again or Step()  # the same cancel again: the same outcome
+    status = order["status"]
+    if status == CANCELLED:
+        return Step(error=("conflict", f"the order is already cancelled ({order.get('cancel_reason')})"))
+    if status in (SHIPPING, COMPLETED) or order["shipment"]["shipment_id"]:
+        return Step(error=("conflict", "the shipment exists: the order can no longer be cancelled"))
+    if order.get("compensation"):
+        return Step(error=("conflict", "the order is being cancelled already (its refund is under way)"))
+    if status == PENDING:
+        return _cancel(order, reason, cause, now)
+    if status in (STOCK_RESERVED, PAYMENT_PENDING):
+        return _cancel_unconfirmed(order, reason, cause, now)
+    return _compensate_money(order, reason, cause, now, t)  # PAID: refund first, then cancel
+
+
 def _deadline(order: dict[str, Any], msg: dict[str, Any], cause: str, now: float, t: Timeouts) -> Step:
     """A step ran out of time: retry it once where that is safe, ask once where we can, else cancel."""
     status = order["status"]

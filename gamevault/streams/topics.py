@@ -131,10 +131,19 @@ PAYMENTS_TABLE = _changelog("payments", "SP payments", "order id")
 SHIPMENTS_TABLE = _changelog("shipments", "LE shipments", "order id")
 REVIEWS_TABLE = _changelog("reviews", "CR reviews", "review id")
 REVIEW_AUTHORS_TABLE = _changelog("review-authors", "CR one review per buyer and product", "product|buyer")
+COMMENTS_TABLE = _changelog("comments", "CR comments on reviews, moderated like reviews", "comment id")
+VOTES_TABLE = _changelog("votes", "CR helpful votes: each voter's vote and each review's count (a stream table)",
+                         "review id|voter id (a vote) or review id (the count)")
 PARTNERS_TABLE = TopicSpec(
     "gamevault.internal.partners.changelog", Kind.REGISTRY,
     "The partners registry: each partner's kind, seller and topic (written by `gamevault partners` and the API)",
     key="partner name", partitions=1,
+)
+
+DEADLETTER_REPLAYS = TopicSpec(
+    "gamevault.internal.deadletter-replays", Kind.REGISTRY,
+    "Which dead letters `gamevault deadletter replay` sent back (so a replay happens once)",
+    key="dead letter partition/offset", partitions=1,
 )
 
 CATALOGUE: tuple[TopicSpec, ...] = (
@@ -143,7 +152,8 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     USERS_COMMANDS, CATALOG_COMMANDS, ORDERS_COMMANDS, PAYMENTS_COMMANDS, LOGISTICS_COMMANDS,
     REVIEWS_COMMANDS, REPLIES,
     USERS_TABLE, PRODUCTS_TABLE, RESERVATIONS_TABLE, RATINGS_TABLE, RATING_TOTALS_TABLE, CARTS_TABLE,
-    ORDERS_TABLE, PAYMENTS_TABLE, SHIPMENTS_TABLE, REVIEWS_TABLE, REVIEW_AUTHORS_TABLE, PARTNERS_TABLE,
+    ORDERS_TABLE, PAYMENTS_TABLE, SHIPMENTS_TABLE, REVIEWS_TABLE, REVIEW_AUTHORS_TABLE, COMMENTS_TABLE,
+    VOTES_TABLE, PARTNERS_TABLE, DEADLETTER_REPLAYS,
 )
 
 BY_NAME: dict[str, TopicSpec] = {t.name: t for t in CATALOGUE}

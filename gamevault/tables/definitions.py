@@ -87,13 +87,16 @@ class Tables:
     shipments: Any = None
     reviews: Any = None
     review_authors: Any = None
+    comments: Any = None
+    votes: Any = None
 
 
 CHANGELOGS: dict[str, t.TopicSpec] = {
     "users": t.USERS_TABLE, "products": t.PRODUCTS_TABLE, "reservations": t.RESERVATIONS_TABLE,
     "ratings": t.RATINGS_TABLE, "rating_totals": t.RATING_TOTALS_TABLE, "carts": t.CARTS_TABLE,
     "orders": t.ORDERS_TABLE, "payments": t.PAYMENTS_TABLE, "shipments": t.SHIPMENTS_TABLE,
-    "reviews": t.REVIEWS_TABLE, "review_authors": t.REVIEW_AUTHORS_TABLE,
+    "reviews": t.REVIEWS_TABLE, "review_authors": t.REVIEW_AUTHORS_TABLE, "comments": t.COMMENTS_TABLE,
+    "votes": t.VOTES_TABLE,
 }
 
 

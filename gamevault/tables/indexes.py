@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import bisect
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from gamevault.tables.replica import TableReplica
 from gamevault.tables.spill import Spill
 
 SEP = "\x00"  # ids and sort strings never hold a NUL
+END = object()  # what a page's `keep` returns to end the listing there (the rest is out of range too)
 _MAX_CURSOR = 256
 
 
@@ -55,28 +56,30 @@ def decode_cursor(cursor: str) -> str:
 
 
 class OrderedIndex:
-    """`owner_of(record)`: the owner a record is listed under, or None to leave it out;
-    `sort_of(record)`: its sort string (entries of one owner are ordered by it, then by key)."""
+    """`owner_of(record)`: the owner (or owners: an order is listed under each of its sellers) a record is
+    listed under, or None to leave it out; `sort_of(record)`: its sort string (entries of one owner are
+    ordered by it, then by key)."""
 
-    def __init__(self, replica: TableReplica, name: str, owner_of: Callable[[dict], str | None],
+    def __init__(self, replica: TableReplica, name: str, owner_of: Callable[[dict], str | Iterable[str] | None],
                  sort_of: Callable[[dict], str], spill: Spill | None = None) -> None:
         self.owner_of, self.sort_of = owner_of, sort_of
         self.pairs = spill.map(f"ordered/{name}") if spill is not None else None
         self.lists: dict[str, list[str]] = defaultdict(list)  # no spill only
         replica.subscribe(self._on_change)
 
-    def _entry(self, key: str, record: dict | None) -> tuple[str, str] | None:
-        owner = self.owner_of(record) if record is not None else None
-        return None if owner is None else (owner, f"{self.sort_of(record)}{SEP}{key}")
+    def _entries_of(self, key: str, record: dict | None) -> set[tuple[str, str]]:
+        owners = self.owner_of(record) if record is not None else None
+        if owners is None:
+            return set()
+        entry = f"{self.sort_of(record)}{SEP}{key}"
+        return {(owner, entry) for owner in ([owners] if isinstance(owners, str) else owners)}
 
     def _on_change(self, key: str, old: dict | None, new: dict | None) -> None:
-        before, after = self._entry(key, old), self._entry(key, new)
-        if before == after:
-            return
-        if before is not None:
-            self._discard(*before)
-        if after is not None:
-            self._add(*after)
+        before, after = self._entries_of(key, old), self._entries_of(key, new)
+        for owner, entry in before - after:
+            self._discard(owner, entry)
+        for owner, entry in after - before:
+            self._add(owner, entry)
 
     def _add(self, owner: str, entry: str) -> None:
         if self.pairs is not None:
@@ -112,8 +115,8 @@ class OrderedIndex:
 
     def page(self, owner: str, limit: int, cursor: str | None = None,
              keep: Callable[[str], Any] | None = None) -> tuple[list[Any], str | None]:
-        """Up to `limit` of the owner's keys after `cursor` (as `keep(key)` gives them, skipping None),
-        and the cursor of the next page (None: the last page)."""
+        """Up to `limit` of the owner's keys after `cursor` (as `keep(key)` gives them, skipping None, ending
+        at END), and the cursor of the next page (None: the last page)."""
         after = decode_cursor(cursor) if cursor else None
         out: list[Any] = []
         last = None
@@ -122,6 +125,8 @@ class OrderedIndex:
                 return out, encode_cursor(last)
             value = entry.rsplit(SEP, 1)[1]
             value = keep(value) if keep is not None else value
+            if value is END:
+                return out, None
             if value is not None:
                 out.append(value)
                 last = entry

@@ -186,6 +186,12 @@ class CatalogIndex:
 
     # ---- maintenance ----------------------------------------------------------------------
     def _on_product(self, pid: str, old: dict | None, new: dict | None) -> None:
+        if old is not None and not old.get("listed", True):
+            old = None  # it was not indexed
+        if new is not None and not new.get("listed", True):
+            new = None  # delisted: out of search, as if removed (the replica keeps it: its page reads)
+        if new is None and old is None:
+            return
         if new is None:
             self._unindex_text(pid)
             if old is not None:
@@ -282,7 +288,8 @@ class CatalogIndex:
             self.rating.pop(pid, None)
         else:
             self.rating[pid] = (new["sum"] / new["count"], new["count"])
-        if self.products.get(pid) is not None:
+        product = self.products.get(pid)
+        if product is not None and product.get("listed", True):  # a delisted product is out of search
             self._set_key("rating", pid, self._rating_key(pid))
 
     def _set_key(self, name: str, pid: str, key: tuple | None) -> None:

@@ -10,7 +10,9 @@ from gamevault.agents.orders import CART_REMOVE, CART_SET
 from gamevault.api.commands import execute
 from gamevault.api.deps import Buyer, Services
 from gamevault.api.models import CartItemPut, CartPublic
+from gamevault.api.problems import Problem
 from gamevault.api.routers.products import load_product
+from gamevault.domain.catalog import listed
 from gamevault.money import cents, from_cents
 from gamevault.streams.topics import ORDERS_COMMANDS
 
@@ -40,7 +42,8 @@ async def get_cart(buyer: Buyer, services: Services) -> dict[str, Any]:
 @router.put("/items/{product_id}", response_model=CartPublic, summary="Put a product in the cart (or set its quantity)",
             responses={404: {"description": "no such product"}})
 async def put_item(product_id: str, body: CartItemPut, buyer: Buyer, services: Services) -> dict[str, Any]:
-    await load_product(services, product_id)
+    if not listed(await load_product(services, product_id)):
+        raise Problem(422, f"product {product_id} is delisted by its seller", slug="delisted")
     cart = await execute(services, ORDERS_COMMANDS, buyer.user_id, CART_SET,
                          {"buyer_id": buyer.user_id, "product_id": product_id, "quantity": body.quantity})
     services.views.carts.apply(buyer.user_id, cart)

@@ -1,4 +1,5 @@
-"""CCP: placing an order (idempotent by Idempotency-Key), reading it, its timeline, the caller's orders."""
+"""CCP: placing an order (idempotent by Idempotency-Key), reading it, its timeline, the caller's orders,
+cancelling it."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Header, Query, Response
 
-from gamevault.agents.orders import PLACE
+from gamevault.agents.orders import CANCEL, PLACE
 from gamevault.api.commands import execute
 from gamevault.api.deps import Buyer, CurrentUser, Services
 from gamevault.api.models import OrderCreate, OrderPublic, Page, TimelineEntry
 from gamevault.api.problems import Problem
+from gamevault.domain.catalog import listed
 from gamevault.domain.identity import Identity
 from gamevault.domain.orders import MAX_ORDER_LINES, fingerprint
 from gamevault.streams.envelope import deterministic_id, iso
@@ -24,7 +26,7 @@ router = APIRouter(prefix="/orders", tags=["cart and orders"])
 JSON = "application/json"
 
 
-def _iso(ts: float) -> str:
+def timestamp_iso(ts: float) -> str:
     return iso(datetime.fromtimestamp(ts, UTC))
 
 
@@ -35,7 +37,7 @@ def order_doc(order: dict[str, Any]) -> dict[str, Any]:
         "cancel_reason": order.get("cancel_reason"), "items": order["items"], "total": order["total"],
         "payment": {k: order["payment"].get(k) for k in ("provider", "status", "payment_id", "reference")},
         "shipment": order["shipment"], "shipping_address": order["shipping_address"],
-        "created_at": _iso(order["created_at"]), "updated_at": _iso(order["updated_at"]),
+        "created_at": timestamp_iso(order["created_at"]), "updated_at": timestamp_iso(order["updated_at"]),
     }
 
 
@@ -78,6 +80,8 @@ async def place_order(
             product = services.views.products.get(pid)
         if product is None:
             raise Problem(422, f"product {pid} does not exist", slug="unknown-product")
+        if not listed(product):
+            raise Problem(422, f"product {pid} is delisted by its seller and cannot be ordered", slug="delisted")
         if qty > 100:
             raise Problem(422, f"at most 100 units of {pid}")
         items.append({"product_id": pid, "seller_id": product["seller_id"], "title": product["title"],
@@ -118,6 +122,23 @@ async def get_order(order_id: str, user: CurrentUser, services: Services) -> Res
             responses={404: {"description": "no such order (or not the caller's)"}})
 async def timeline(order_id: str, user: CurrentUser, services: Services) -> Response:
     order = await load_order(services, order_id, user)
-    entries = [{"status": e["status"], "at": _iso(e["at"]), **({"reason": e["reason"]} if e.get("reason") else {})}
+    entries = [{"status": e["status"], "at": timestamp_iso(e["at"]),
+                **({"reason": e["reason"]} if e.get("reason") else {})}
                for e in order["timeline"]]
     return Response(orjson.dumps(entries), media_type=JSON)
+
+
+async def request_cancel(services: Any, order: dict[str, Any], reason: str) -> Response:
+    """Ask CCP to cancel: it decides (409 once the shipment exists) and the saga compensates."""
+    oid = order["order_id"]
+    state = await execute(services, ORDERS_COMMANDS, oid, CANCEL, {"order_id": oid, "reason": reason})
+    services.views.orders.apply(oid, state)
+    return Response(orjson.dumps(order_doc(state)), status_code=202, media_type=JSON)
+
+
+@router.post("/{order_id}/cancel", status_code=202, response_model=OrderPublic,
+             summary="Cancel an order until its shipment exists; the saga releases, voids or refunds",
+             responses={404: {"description": "no such order (or not the caller's)"},
+                        409: {"description": "cancelled already, or the shipment exists"}})
+async def cancel_order(order_id: str, user: CurrentUser, services: Services) -> Response:
+    return await request_cancel(services, await load_order(services, order_id, user), "buyer_cancelled")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Query, Response
@@ -60,15 +60,42 @@ async def submit_review(product_id: str, body: ReviewCreate, buyer: Buyer, servi
 @products_router.get("/{product_id}/reviews", response_model=Page[ReviewPublic],
                      summary="Approved reviews of a product, newest first")
 async def list_reviews(product_id: str, services: Services,
+                       sort: Annotated[Literal["newest", "helpful"], Query(
+                           description="helpful: most helpful votes first, among the newest 1,000")] = "newest",
                        limit: Annotated[int, Query(ge=1, le=100)] = 20,
                        cursor: Annotated[str | None, Query(max_length=200)] = None) -> Response:
     await load_product(services, product_id)
-    try:
-        page, next_cursor = services.views.approved_reviews.page(product_id, limit, cursor, services.views.reviews.get)
-    except BadCursor as exc:
-        raise Problem(400, str(exc), slug="bad-cursor") from None
-    items = [review_doc(r, services.views.user_by_id(r["buyer_id"])) for r in page]
+    views = services.views
+    if sort == "helpful":
+        page, next_cursor = _most_helpful(views, product_id, limit, cursor)
+    else:
+        try:
+            page, next_cursor = views.approved_reviews.page(product_id, limit, cursor, views.reviews.get)
+        except BadCursor as exc:
+            raise Problem(400, str(exc), slug="bad-cursor") from None
+    items = [{**review_doc(r, views.user_by_id(r["buyer_id"])), **_helpful(views, r["review_id"])} for r in page]
     return Response(orjson.dumps({"items": items, "next_cursor": next_cursor}), media_type=JSON)
+
+
+HELPFUL_WINDOW = 1000  # the newest approved reviews that sort=helpful ranks (a bounded sort, not the whole thread)
+
+
+def _helpful(views: Any, review_id: str) -> dict[str, int]:
+    counts = views.votes.get(review_id) or {}
+    return {"helpful_count": counts.get("helpful", 0), "unhelpful_count": counts.get("unhelpful", 0)}
+
+
+def _most_helpful(views: Any, product_id: str, limit: int, cursor: str | None) -> tuple[list, str | None]:
+    try:
+        start = int(cursor) if cursor else 0
+    except ValueError:
+        raise Problem(400, "the cursor is not one this API issued", slug="bad-cursor") from None
+    if not 0 <= start < HELPFUL_WINDOW:
+        raise Problem(400, "the cursor is not one this API issued", slug="bad-cursor")
+    window, _ = views.approved_reviews.page(product_id, HELPFUL_WINDOW, None, views.reviews.get)
+    ranked = sorted(enumerate(window), key=lambda nr: (-_helpful(views, nr[1]["review_id"])["helpful_count"], nr[0]))
+    page = [r for _, r in ranked[start:start + limit]]
+    return page, (str(start + limit) if start + limit < len(ranked) else None)
 
 
 @router.get("/pending", response_model=Page[ReviewPublic], summary="The moderation queue (admins)")

@@ -25,6 +25,7 @@ class ProductState(Contract):
     genres: Genres
     price: Money
     stock: Stock
+    listed: bool = Field(True, description="false: delisted by its seller (out of search, not orderable)")
     created_at: datetime
     updated_at: datetime
     version: int = Field(ge=1)

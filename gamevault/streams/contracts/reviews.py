@@ -60,6 +60,50 @@ class ReviewRetracted(_Review):
     pass
 
 
+# ---- comments on reviews and helpful votes ------------------------------------------------------
+CommentBody = Annotated[str, StringConstraints(min_length=2, max_length=2000, strip_whitespace=True)]
+
+
+class _Comment(Contract):
+    comment_id: Id
+    review_id: Id
+    product_id: Id
+    author_id: Id
+    review_author_id: str = Field(description="who wrote the review: the one this event tells of the comment")
+    at: datetime
+
+
+@event("gamevault.reviews.comment.submitted", topic=REVIEWS_EVENTS, key="product_id",
+       summary="A signed-in user commented on a review; it awaits moderation")
+class CommentSubmitted(_Comment):
+    body: CommentBody
+
+
+@event("gamevault.reviews.comment.approved", topic=REVIEWS_EVENTS, key="product_id",
+       summary="A comment was approved and shows under its review (its author is told by this event)")
+class CommentApproved(_Comment):
+    moderator: str
+
+
+@event("gamevault.reviews.comment.rejected", topic=REVIEWS_EVENTS, key="product_id",
+       summary="A comment was rejected, by the automatic rules or an admin")
+class CommentRejected(_Comment):
+    reason: str
+    moderator: str
+
+
+@event("gamevault.reviews.review.voted", topic=REVIEWS_EVENTS, key="product_id",
+       summary="A user found a review helpful (or not), or changed that vote; the counts after it")
+class ReviewVoted(Contract):
+    review_id: Id
+    product_id: Id
+    voter_id: Id
+    helpful: bool
+    helpful_count: int = Field(ge=0)
+    unhelpful_count: int = Field(ge=0)
+    at: datetime
+
+
 # ---- ingress: the operator's path and partner channels -------------------------------------
 ExternalRef = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
 
