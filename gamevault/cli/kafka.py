@@ -90,7 +90,7 @@ def grant(home: Path | None, kafka_port: int | None) -> None:
               "kcat: -b/-X arguments, as in `kcat $(gamevault kafka client-config --format kcat) -L`.")
 @click.option("--protocol", type=click.Choice(["SASL_PLAINTEXT", "SASL_SSL", "SSL"]), default=None,
               help="Which listener of the local broker (default: GAMEVAULT_KAFKA_SECURITY_PROTOCOL, else "
-              "SASL_PLAINTEXT; SSL is mTLS with the principal's certificate).")
+              "SASL_PLAINTEXT, and SSL for kcat; SSL is mTLS with the principal's certificate).")
 @home_option
 @kafka_port_option
 @guarded
@@ -99,6 +99,8 @@ def client_config(who: str, fmt: str, protocol: str | None, home: Path | None, k
     from gamevault.cli.partners import partner_access
 
     settings = settings_from(home, kafka_port)
+    if protocol is None and fmt == "kcat" and settings.uses_local_broker and not settings.kafka_security_protocol:
+        protocol = "SSL"  # librdkafka before 2.6.1 (Debian 12's kcat) cannot do SCRAM with Kafka 4: README, traps
     if protocol is not None:
         settings = settings.with_overrides(kafka_security_protocol=protocol)
     access = settings.kafka_as(OPERATOR) if who == OPERATOR else partner_access(settings, who)

@@ -237,7 +237,7 @@ def test_client_config_prints_working_settings_for_every_format(stack, tmp_path)
         consumer.close()
     properties = cli(stack, "kafka", "client-config", "--format", "properties").stdout
     assert "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule" in properties
-    kcat = cli(stack, "kafka", "client-config", "--format", "kcat", "--protocol", "SSL").stdout.split()
+    kcat = cli(stack, "kafka", "client-config", "--format", "kcat").stdout.split()  # kcat $(...) -L, as is
     listed = subprocess.run(["kcat", *kcat, "-L", "-t", "gamevault.deadletter"], capture_output=True, text=True,
                             timeout=30)
     assert listed.returncode == 0 and "gamevault.deadletter" in listed.stdout, listed.stderr
