@@ -79,6 +79,7 @@ class Settings:
     state_in_memory: bool = False  # True: tables and replicas in the heap (memory://), as before spill.py
     trusted_proxies: tuple[str, ...] = ()  # addresses whose X-Forwarded-For is believed; none by default
     paypal_cert_pins: frozenset[str] = frozenset()  # SHA-256 fingerprints of PayPal's webhook certificates
+    paypal_cert_subject: str = SIMULATOR_PAYPAL_CERT_SUBJECT  # whose certificate signs PayPal's webhooks
     webhook_rate_limit_per_minute: int = 6000  # per source address, on the gateways' callback paths
 
     # ---- derived -------------------------------------------------------------------------
@@ -155,13 +156,6 @@ class Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
     # ---- secrets shared by every process of one home -------------------------------------
-    @property
-    def paypal_cert_subject(self) -> str:
-        """Whose certificate signs PayPal webhooks: PayPal's, or the local simulator's."""
-        if _env("GAMEVAULT_PAYPAL_CERT_SUBJECT"):
-            return _env("GAMEVAULT_PAYPAL_CERT_SUBJECT") or ""
-        return "messageverificationcerts.paypal.com" if _env("GAMEVAULT_PAYPAL_URL") else SIMULATOR_PAYPAL_CERT_SUBJECT
-
     def gateway_url(self, name: str) -> str:
         """A payment gateway's or the carrier's base URL: GAMEVAULT_<NAME>_URL, else its simulator."""
         return _env(f"GAMEVAULT_{name.upper()}_URL") or f"{self.simulators_base_url}/{name}"
@@ -219,6 +213,8 @@ def load_settings(home: str | Path | None = None, **overrides: object) -> Settin
         delivery_timeout_s=float(_env("GAMEVAULT_DELIVERY_TIMEOUT", "3600")),
         chaos=frozenset(x.strip() for x in (_env("GAMEVAULT_CHAOS", "") or "").split(",") if x.strip()),
         state_in_memory=_env_bool("GAMEVAULT_STATE_IN_MEMORY", False),
+        paypal_cert_subject=_env("GAMEVAULT_PAYPAL_CERT_SUBJECT") or (
+            "messageverificationcerts.paypal.com" if _env("GAMEVAULT_PAYPAL_URL") else SIMULATOR_PAYPAL_CERT_SUBJECT),
         paypal_cert_pins=frozenset(p.strip() for p in (_env("GAMEVAULT_PAYPAL_CERT_SHA256", "") or "").split(",")
                                    if p.strip()),
         webhook_rate_limit_per_minute=int(_env("GAMEVAULT_WEBHOOK_RATE_LIMIT_PER_MINUTE", "6000")),

@@ -189,7 +189,3 @@ class KafkaAccess:
         if self.cert_file:
             args += ["-X", f"ssl.certificate.location={self.cert_file}", "-X", f"ssl.key.location={self.key_file}"]
         return args
-
-    def json(self) -> dict[str, Any]:
-        """kafka-python keyword arguments as plain JSON (what `client-config --format json` prints)."""
-        return self.kafka_python()

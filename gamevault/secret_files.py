@@ -19,26 +19,26 @@ def private_dir(path: Path) -> Path:
     return path
 
 
-def write_private(path: Path, data: bytes | str) -> None:
-    """Replace `path` atomically with a 0600 file holding `data`."""
+def _private_tmp(path: Path, data: bytes | str) -> Path:
+    """`data` in a 0600 file beside `path`, to be moved or linked into place."""
     private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(data.encode() if isinstance(data, str) else data)
-    os.replace(tmp, path)
+    return tmp
+
+
+def write_private(path: Path, data: bytes | str) -> None:
+    """Replace `path` atomically with a 0600 file holding `data`."""
+    os.replace(_private_tmp(path, data), path)
 
 
 def read_or_create(path: Path, nbytes: int = 48) -> str:
     """The secret in `path`, generated (URL-safe, `nbytes` of entropy) by the first caller."""
     if path.exists():
         return path.read_text().strip()
-    private_dir(path.parent)
-    value = secrets.token_urlsafe(nbytes)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(value)
+    tmp = _private_tmp(path, secrets.token_urlsafe(nbytes))
     try:
         os.link(tmp, path)  # first writer wins; a concurrent process reads the winner's value
     except FileExistsError:

@@ -34,7 +34,6 @@ from gamevault.broker.partners import Partners
 from gamevault.config import Settings
 from gamevault.domain.identity import ReplicaUserDirectory
 from gamevault.domain.purchases import PurchaseLedger
-from gamevault.kafka_access import OPERATOR
 from gamevault.tables.definitions import Tables, define_tables
 from gamevault.tables.replica import ReplicaService
 from gamevault.tables.spill import process_spill
@@ -120,7 +119,7 @@ def build(settings: Settings, api_port: int | None = None) -> Services:
     gateways = build_gateways(settings)
     carrier = Carrier(gateways.client, settings.gateway_url("carrier"), settings.secret("carrier-api-key"),
                       settings.secret("carrier-webhook-secret"))
-    partners = Partners(settings.kafka_as(OPERATOR), settings.kafka)  # sellers' integrations (the API)
+    partners = Partners.of(settings)  # sellers' integrations (the API)
     services = Services(settings, app, producer, tables, views, replicas, bus, tokens, users,
                         PurchaseLedger(views, replicas), gateways, carrier, partners, worker_id)
     for agent in agents:

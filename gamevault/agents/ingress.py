@@ -31,7 +31,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 
 from gamevault import priority, tracing
 from gamevault.agents.runtime import Producer
-from gamevault.domain.ingress import OPERATOR, Refused, Sender, admit
+from gamevault.domain.ingress import FROM_OPERATOR, Refused, Sender, admit
 from gamevault.kafka_access import KafkaAccess
 from gamevault.metrics import EVENTS_PROCESSED
 from gamevault.streams.envelope import deterministic_id
@@ -118,7 +118,7 @@ class IngressService(mode.Service):
         """Who may have written `topic` (the broker enforced it), or why nobody may."""
         spec = BY_NAME.get(topic)
         if spec is not None:
-            return OPERATOR, spec
+            return FROM_OPERATOR, spec
         partner, accepts = partner_of(topic) or (None, None)
         if partner is None or accepts is None:
             return f"{topic} is not an ingress topic"

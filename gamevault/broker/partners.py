@@ -24,7 +24,8 @@ from pydantic import ValidationError
 
 from gamevault.broker import acls
 from gamevault.broker.admin import admin_client, ensure_topics
-from gamevault.kafka_access import SCRAM_MECHANISM, KafkaAccess
+from gamevault.config import Settings
+from gamevault.kafka_access import OPERATOR, SCRAM_MECHANISM, KafkaAccess
 from gamevault.streams.contracts.partners import MODULE_OF, PartnerRecord
 from gamevault.streams.envelope import utcnow
 from gamevault.streams.topics import PARTNERS_TABLE, partner_topic
@@ -62,6 +63,10 @@ class Partners:
     def __init__(self, operator: KafkaAccess, platform: KafkaAccess) -> None:
         self.operator = operator
         self.platform = platform
+
+    @classmethod
+    def of(cls, settings: Settings) -> Partners:
+        return cls(settings.kafka_as(OPERATOR), settings.kafka)
 
     def add(self, name: str, kind: str, seller_id: str | None = None, created_by: str = "operator"
             ) -> tuple[PartnerRecord, KafkaAccess]:

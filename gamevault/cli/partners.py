@@ -16,12 +16,8 @@ from gamevault.broker.partners import PartnerError, Partners, describe
 from gamevault.broker.security import LocalSecurity
 from gamevault.cli.common import fail, guarded, home_option, kafka_port_option, settings_from
 from gamevault.config import Settings
-from gamevault.kafka_access import OPERATOR, KafkaAccess
+from gamevault.kafka_access import KafkaAccess
 from gamevault.secret_files import write_private
-
-
-def partners_of(settings: Settings) -> Partners:
-    return Partners(settings.kafka_as(OPERATOR), settings.kafka)
 
 
 def _saved(settings: Settings, name: str) -> Path:
@@ -57,7 +53,7 @@ def add(name: str, seller_id: str | None, reviews: bool, home: Path | None, kafk
         fail("give exactly one of --seller USER_ID or --reviews")
     settings = settings_from(home, kafka_port)
     try:
-        record, access = partners_of(settings).add(name, "seller" if seller_id else "reviews", seller_id)
+        record, access = Partners.of(settings).add(name, "seller" if seller_id else "reviews", seller_id)
     except PartnerError as exc:
         fail(str(exc))
     write_private(_saved(settings, name), orjson.dumps({"username": access.username, "password": access.password}))
@@ -73,7 +69,7 @@ def add(name: str, seller_id: str | None, reviews: bool, home: Path | None, kafk
 @guarded
 def list_(fmt: str, home: Path | None, kafka_port: int | None) -> None:
     """The partners, with their kind, seller and topic (never a password)."""
-    records = partners_of(settings_from(home, kafka_port)).list()
+    records = Partners.of(settings_from(home, kafka_port)).list()
     if fmt == "json":
         click.echo(orjson.dumps([{**describe(r), "created_at": r.created_at.isoformat(),
                                   "created_by": r.created_by} for r in records],
@@ -92,7 +88,7 @@ def list_(fmt: str, home: Path | None, kafka_port: int | None) -> None:
 def remove(name: str, home: Path | None, kafka_port: int | None) -> None:
     """Revoke partner NAME: its password stops working for new connections at once."""
     settings = settings_from(home, kafka_port)
-    if not partners_of(settings).remove(name):
+    if not Partners.of(settings).remove(name):
         fail(f"no partner named {name!r}")
     _saved(settings, name).unlink(missing_ok=True)
     click.echo(f"partner {name} removed")

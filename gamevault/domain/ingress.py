@@ -32,7 +32,7 @@ class Sender:
         return {"kind": self.kind, "partner": self.partner, "seller_id": self.seller_id}
 
 
-OPERATOR = Sender("operator")
+FROM_OPERATOR = Sender("operator")
 
 
 @dataclass(frozen=True)

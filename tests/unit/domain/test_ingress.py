@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gamevault.domain.ingress import (
-    OPERATOR,
+    FROM_OPERATOR,
     SET_STOCK,
     SUBMIT_REVIEW,
     UPSERT_PRODUCT,
@@ -49,7 +49,7 @@ def test_no_channel_can_reach_another_channels_review(a, b, ref):
 
 
 def test_the_operators_path_is_trusted_but_names_its_ids():
-    assert admit(OPERATOR, UPSERT_PRODUCT, {**LISTING, "seller_id": "any"}, "e1")["seller_id"] == "any"
-    missing = admit(OPERATOR, SUBMIT_REVIEW, REVIEW, "e2")
+    assert admit(FROM_OPERATOR, UPSERT_PRODUCT, {**LISTING, "seller_id": "any"}, "e1")["seller_id"] == "any"
+    missing = admit(FROM_OPERATOR, SUBMIT_REVIEW, REVIEW, "e2")
     assert isinstance(missing, Refused) and not missing.unauthorized
-    assert admit(OPERATOR, SUBMIT_REVIEW, {**REVIEW, "review_id": "r", "buyer_id": "b"}, "e3")["review_id"] == "r"
+    assert admit(FROM_OPERATOR, SUBMIT_REVIEW, {**REVIEW, "review_id": "r", "buyer_id": "b"}, "e3")["review_id"] == "r"
