@@ -7,17 +7,23 @@ from typing import Any
 from gamevault.agents.app import raw_topic
 from gamevault.agents.runtime import Context, Dispatcher, apply, reject, stream_agent
 from gamevault.domain import catalog
+from gamevault.domain.decision import saga_reply
 from gamevault.domain.identity import UsersUnavailable
+from gamevault.streams.contracts.commands import (
+    COMMIT_STOCK,
+    CREATE_PRODUCT,
+    RELEASE_STOCK,
+    RESERVE_STOCK,
+    SET_STOCK,
+    STOCK_REJECTED,
+    STOCK_RESERVED,
+    UPDATE_PRODUCT,
+    UPSERT_PRODUCT,
+)
 from gamevault.streams.envelope import iso
-from gamevault.streams.topics import CATALOG_COMMANDS, ORDERS_COMMANDS
+from gamevault.streams.topics import CATALOG_COMMANDS
 
 SOURCE = "/gamevault/catalog"
-CREATE = "gamevault.catalog.product.create"
-UPDATE = "gamevault.catalog.product.update"
-UPSERT = "gamevault.catalog.product.upsert"  # the ingress type, forwarded as is
-SET_STOCK = "gamevault.catalog.stock.set"  # the ingress type, forwarded as is
-RESERVE, RELEASE, COMMIT = "gamevault.catalog.stock.reserve", "gamevault.catalog.stock.release", \
-    "gamevault.catalog.stock.commit"
 
 
 def install(services: Any) -> None:
@@ -35,17 +41,17 @@ def install(services: Any) -> None:
             return False
         return True
 
-    @dispatcher.on(CREATE)
+    @dispatcher.on(CREATE_PRODUCT)
     async def create(data: dict[str, Any], ctx: Context) -> None:
         pid = data["product_id"]
         await apply(ctx, products, pid, catalog.create(products.get(pid), data, ctx.event.id, iso(ctx.event.time)))
 
-    @dispatcher.on(UPDATE)
+    @dispatcher.on(UPDATE_PRODUCT)
     async def update(data: dict[str, Any], ctx: Context) -> None:
         pid = data["product_id"]
         await apply(ctx, products, pid, catalog.update(products.get(pid), data, ctx.event.id, iso(ctx.event.time)))
 
-    @dispatcher.on(UPSERT)
+    @dispatcher.on(UPSERT_PRODUCT)
     async def upsert(data: dict[str, Any], ctx: Context) -> None:
         if await seller_known(data["seller_id"], ctx):
             pid = data["product_id"]
@@ -58,11 +64,7 @@ def install(services: Any) -> None:
 
     reservations = services.tables.reservations
 
-    async def answer_order(ctx: Context, order_id: str, kind: str, **data: Any) -> None:
-        await ctx.command(ORDERS_COMMANDS, order_id, f"gamevault.orders.saga.{kind}",
-                          {"order_id": order_id, **data}, cause=ctx.event.id)
-
-    @dispatcher.on(RESERVE)
+    @dispatcher.on(RESERVE_STOCK)
     async def reserve(data: dict[str, Any], ctx: Context) -> None:
         pid, oid = data["product_id"], data["order_id"]
         key = catalog.reservation_key(pid, oid)
@@ -73,13 +75,13 @@ def install(services: Any) -> None:
         if rejected is not None:
             reservations[key] = rejected
         if answer == catalog.RESERVED:
-            await answer_order(ctx, oid, "stock_reserved", product_id=pid)
+            reply = saga_reply(STOCK_RESERVED, data, {"product_id": pid})
         else:
-            await answer_order(ctx, oid, "stock_rejected", product_id=pid,
-                               title=product["title"] if product else pid,
-                               available=product["stock"] if product else 0)
+            reply = saga_reply(STOCK_REJECTED, data, {"product_id": pid, "title": product["title"] if product else pid,
+                                                      "available": product["stock"] if product else 0})
+        await ctx.command(reply.type, reply.key, reply.data, cause=ctx.event.id)
 
-    @dispatcher.on(RELEASE)
+    @dispatcher.on(RELEASE_STOCK)
     async def release(data: dict[str, Any], ctx: Context) -> None:
         pid, oid = data["product_id"], data["order_id"]
         key = catalog.reservation_key(pid, oid)
@@ -89,7 +91,7 @@ def install(services: Any) -> None:
             reservations[key] = ended
         await apply(ctx, products, pid, decision)
 
-    @dispatcher.on(COMMIT)
+    @dispatcher.on(COMMIT_STOCK)
     async def commit(data: dict[str, Any], ctx: Context) -> None:
         pid, oid = data["product_id"], data["order_id"]
         key = catalog.reservation_key(pid, oid)

@@ -15,7 +15,7 @@ from typing import Any
 
 from gamevault.agents.runtime import Producer
 from gamevault.streams.envelope import new_event
-from gamevault.streams.topics import TopicSpec
+from gamevault.streams.registry import CommandType
 
 log = logging.getLogger(__name__)
 
@@ -27,23 +27,22 @@ class EffectRunner:
         self.tasks: set[asyncio.Task] = set()
         self.in_flight: set[tuple[str, str]] = set()  # (what, key): one call at a time per aggregate
 
-    def run(self, what: str, key: str, call: Callable[[], Awaitable[dict[str, Any]]], reply_to: TopicSpec,
-            reply_type: str) -> None:
+    def run(self, what: str, key: str, call: Callable[[], Awaitable[dict[str, Any]]], result_type: CommandType) -> None:
         if (what, key) in self.in_flight:
             return
         self.in_flight.add((what, key))
 
         async def execute() -> None:
             try:
-                result = await call()
+                outcome = await call()
             except Exception as exc:  # the result is data: the agent decides what a failure means
                 log.warning("%s for %s failed: %r", what, key, exc)
-                result = {"ok": False, "reason": f"{type(exc).__name__}: {exc}"[:200], "transient": True}
+                outcome = {"ok": False, "reason": f"{type(exc).__name__}: {exc}"[:200], "transient": True}
             finally:
                 self.in_flight.discard((what, key))
-            command = new_event(reply_type, self.source, {"key": key, **result}, subject=key)
+            command = new_event(result_type.type, self.source, {"key": key, **outcome}, subject=key)
             try:
-                fut = await self.producer.send(reply_to.name, key.encode(), command.to_json())
+                fut = await self.producer.send(result_type.topic.name, key.encode(), command.to_json())
                 await asyncio.wait_for(fut, 30)
             except Exception as exc:  # Kafka away: the saga's deadline will ask again
                 log.error("result of %s for %s not stored: %r", what, key, exc)

@@ -6,15 +6,14 @@ from typing import Any
 
 from gamevault.agents.app import raw_topic
 from gamevault.agents.effects import EffectRunner
-from gamevault.agents.runtime import Context, Dispatcher, reject, stream_agent
+from gamevault.agents.runtime import Context, Dispatcher, apply, reject, stream_agent
 from gamevault.domain import logistics
+from gamevault.domain.decision import Decision
+from gamevault.streams.contracts.commands import CARRIER_NOTICE, CREATE_SHIPMENT, SHIPMENT_RESULTS, TRACK_SHIPMENT
 from gamevault.streams.envelope import iso
-from gamevault.streams.topics import LOGISTICS_COMMANDS, ORDERS_COMMANDS
+from gamevault.streams.topics import LOGISTICS_COMMANDS
 
 SOURCE = "/gamevault/logistics"
-CREATE, TRACK, CARRIER_EVENT = "gamevault.logistics.create", "gamevault.logistics.track", \
-    "gamevault.logistics.carrier_event"
-RESULT = "gamevault.logistics.result."
 
 
 def install(services: Any) -> None:
@@ -31,30 +30,22 @@ def install(services: Any) -> None:
                                             shipment["items"])
             return {"ok": True, "status": await carrier.track(shipment["carrier_id"])}
 
-        effects.run(what, shipment["order_id"], perform, LOGISTICS_COMMANDS, RESULT + what)
+        effects.run(what, shipment["order_id"], perform, SHIPMENT_RESULTS[what])
 
-    async def persist(ctx: Context, order_id: str, outcome: logistics.Outcome) -> None:
-        if outcome.state is not None:
-            table[order_id] = outcome.state
-        for type_, data in outcome.events:
-            await ctx.publish(ctx.make_event(type_, data, cause=ctx.event.id))
-        for kind, data in outcome.replies:
-            await ctx.command(ORDERS_COMMANDS, order_id, f"gamevault.orders.saga.{kind}",
-                              {"order_id": order_id, **data}, cause=ctx.event.id)
-        for what, shipment in outcome.calls:
-            call(what, shipment)
+    async def persist(ctx: Context, order_id: str, decision: Decision) -> None:
+        await apply(ctx, table, order_id, decision, call)
 
-    @dispatcher.on(CREATE)
+    @dispatcher.on(CREATE_SHIPMENT)
     async def create(data: dict[str, Any], ctx: Context) -> None:
         await persist(ctx, data["order_id"], logistics.create(table.get(data["order_id"]), data, iso(ctx.event.time)))
 
-    @dispatcher.on(RESULT + "create")
+    @dispatcher.on(SHIPMENT_RESULTS["create"])
     async def create_result(data: dict[str, Any], ctx: Context) -> None:
         shipment = table.get(data["key"])
         if shipment is not None:
             await persist(ctx, data["key"], logistics.created(shipment, data, iso(ctx.event.time)))
 
-    @dispatcher.on(CARRIER_EVENT)
+    @dispatcher.on(CARRIER_NOTICE)
     async def carrier_event(data: dict[str, Any], ctx: Context) -> None:
         shipment = table.get(data["order_id"])
         if shipment is None:
@@ -62,13 +53,13 @@ def install(services: Any) -> None:
             return
         await persist(ctx, data["order_id"], logistics.carrier_event(shipment, data, iso(ctx.event.time)))
 
-    @dispatcher.on(TRACK)
+    @dispatcher.on(TRACK_SHIPMENT)
     async def track(data: dict[str, Any], ctx: Context) -> None:
         shipment = table.get(data["order_id"])
         if shipment is not None and shipment["status"] == logistics.CREATED:
             call("track", shipment)
 
-    @dispatcher.on(RESULT + "track")
+    @dispatcher.on(SHIPMENT_RESULTS["track"])
     async def track_result(data: dict[str, Any], ctx: Context) -> None:
         shipment = table.get(data["key"])
         if shipment is not None and data.get("ok"):

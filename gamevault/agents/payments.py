@@ -8,18 +8,22 @@ from typing import Any
 from gamevault.adapters.retry import PermanentError
 from gamevault.agents.app import raw_topic
 from gamevault.agents.effects import EffectRunner
-from gamevault.agents.runtime import Context, Dispatcher, reject, stream_agent
+from gamevault.agents.runtime import Context, Dispatcher, apply, reject, stream_agent
 from gamevault.domain import payments
-from gamevault.domain.payments import Outcome
+from gamevault.domain.decision import Decision
+from gamevault.streams.contracts.commands import (
+    PAYMENT_RESULTS,
+    PAYMENT_WEBHOOK,
+    RECONCILE_PAYMENT,
+    REFUND_PAYMENT,
+    START_PAYMENT,
+    VOID_PAYMENT,
+)
 from gamevault.streams.envelope import iso
-from gamevault.streams.topics import ORDERS_COMMANDS, PAYMENTS_COMMANDS
+from gamevault.streams.topics import PAYMENTS_COMMANDS
 
 log = logging.getLogger(__name__)
 SOURCE = "/gamevault/payments"
-START, REFUND, VOID, RECONCILE = ("gamevault.payments.start", "gamevault.payments.refund",
-                                  "gamevault.payments.void", "gamevault.payments.reconcile")
-WEBHOOK = "gamevault.payments.webhook"
-RESULT = "gamevault.payments.result."  # + start | capture | refund | void | reconcile | confirm
 
 
 def install(services: Any) -> None:
@@ -48,30 +52,19 @@ def install(services: Any) -> None:
             except PermanentError as exc:
                 return {"ok": False, "reason": exc.reason, "transient": False}
 
-        effects.run(what, payment["order_id"], perform, PAYMENTS_COMMANDS, RESULT + what)
+        effects.run(what, payment["order_id"], perform, PAYMENT_RESULTS[what])
 
-    async def persist(ctx: Context, order_id: str, outcome: Outcome) -> None:
-        if outcome.error is not None:
-            await reject(ctx, *outcome.error)
-            return
-        if outcome.state is not None:
-            table[order_id] = outcome.state
-        for type_, data in outcome.events:
-            await ctx.publish(ctx.make_event(type_, data, cause=ctx.event.id))
-        for kind, data in outcome.replies:
-            await ctx.command(ORDERS_COMMANDS, order_id, f"gamevault.orders.saga.{kind}",
-                              {"order_id": order_id, **data}, cause=ctx.event.id)
-        for what, payment in outcome.calls:
-            call(what, payment)
+    async def persist(ctx: Context, order_id: str, decision: Decision) -> None:
+        await apply(ctx, table, order_id, decision, call)
 
     def at(ctx: Context) -> str:
         return iso(ctx.event.time)
 
-    @dispatcher.on(START)
+    @dispatcher.on(START_PAYMENT)
     async def start(data: dict[str, Any], ctx: Context) -> None:
         await persist(ctx, data["order_id"], payments.start(table.get(data["order_id"]), data, at(ctx)))
 
-    @dispatcher.on(WEBHOOK)
+    @dispatcher.on(PAYMENT_WEBHOOK)
     async def webhook(data: dict[str, Any], ctx: Context) -> None:
         payment = table.get(data["order_id"])
         if payment is None:
@@ -80,28 +73,28 @@ def install(services: Any) -> None:
             return
         await persist(ctx, data["order_id"], payments.webhook(payment, data, at(ctx)))
 
-    @dispatcher.on(REFUND)
+    @dispatcher.on(REFUND_PAYMENT)
     async def refund(data: dict[str, Any], ctx: Context) -> None:
         await persist(ctx, data["order_id"], payments.refund(table.get(data["order_id"])))
 
-    @dispatcher.on(VOID)
+    @dispatcher.on(VOID_PAYMENT)
     async def void(data: dict[str, Any], ctx: Context) -> None:
         await persist(ctx, data["order_id"], payments.void(table.get(data["order_id"]), data["reason"], at(ctx)))
 
-    @dispatcher.on(RECONCILE)
+    @dispatcher.on(RECONCILE_PAYMENT)
     async def reconcile(data: dict[str, Any], ctx: Context) -> None:
         payment = table.get(data["order_id"])
         if payment is not None and payment["status"] in (payments.STARTING, payments.PENDING):
             call("reconcile", payment)
 
-    @dispatcher.on(RESULT + "start")
+    @dispatcher.on(PAYMENT_RESULTS["start"])
     async def start_result(data: dict[str, Any], ctx: Context) -> None:
         payment = table.get(data["key"])
         if payment is not None:
             result = data if data["ok"] else {"ok": False, "reason": data.get("reason") or "gateway error"}
             await persist(ctx, data["key"], payments.started(payment, result, at(ctx)))
 
-    @dispatcher.on(RESULT + "capture")
+    @dispatcher.on(PAYMENT_RESULTS["capture"])
     async def capture_result(data: dict[str, Any], ctx: Context) -> None:
         payment = table.get(data["key"])
         if payment is not None and data["ok"] and data["outcome"] in ("captured", "failed"):
@@ -109,26 +102,26 @@ def install(services: Any) -> None:
             note = {"outcome": data["outcome"], "reason": reason}
             await persist(ctx, data["key"], payments.notified(payment, note, at(ctx)))
 
-    @dispatcher.on(RESULT + "refund")
+    @dispatcher.on(PAYMENT_RESULTS["refund"])
     async def refund_result(data: dict[str, Any], ctx: Context) -> None:
         payment = table.get(data["key"])
         if payment is not None:
             result = {"ok": data["ok"], "retry": data.get("transient")}
             await persist(ctx, data["key"], payments.refunded(payment, result, at(ctx)))
 
-    @dispatcher.on(RESULT + "void")
+    @dispatcher.on(PAYMENT_RESULTS["void"])
     async def void_result(data: dict[str, Any], ctx: Context) -> None:
         payment = table.get(data["key"])
         if payment is not None:
             await persist(ctx, data["key"], payments.voided(payment, at(ctx)))
 
-    @dispatcher.on(RESULT + "confirm")
+    @dispatcher.on(PAYMENT_RESULTS["confirm"])
     async def confirm_result(data: dict[str, Any], ctx: Context) -> None:
         payment = table.get(data["key"])
         if payment is not None and data["ok"]:
             await persist(ctx, data["key"], payments.confirmed(payment, data["answer"], at(ctx)))
 
-    @dispatcher.on(RESULT + "reconcile")
+    @dispatcher.on(PAYMENT_RESULTS["reconcile"])
     async def reconcile_result(data: dict[str, Any], ctx: Context) -> None:
         payment = table.get(data["key"])
         if payment is not None and data["ok"]:

@@ -19,13 +19,14 @@ import orjson
 from gamevault.agents.app import raw_topic
 from gamevault.domain import ratings
 from gamevault.metrics import EVENTS_PROCESSED
+from gamevault.streams.contracts.catalog import RatingChanged
 from gamevault.streams.envelope import new_event, utcnow
 from gamevault.streams.topics import CATALOG_EVENTS, REVIEWS_EVENTS
 from gamevault.tables.bulk import BulkWriter
 
 log = logging.getLogger(__name__)
 SOURCE = "/gamevault/catalog"
-CHANGED = "gamevault.catalog.rating.changed"
+CHANGED = RatingChanged.event_type
 BATCH, WITHIN_S = 2000, 0.05
 RELEVANT = (ratings.APPROVED.encode(), ratings.RETRACTED.encode())
 

@@ -14,22 +14,20 @@ from gamevault.agents.app import raw_topic
 from gamevault.agents.runtime import Context, Dispatcher, apply, reject, stream_agent
 from gamevault.domain import comments, reviews
 from gamevault.domain.identity import UsersUnavailable
+from gamevault.domain.reviews import author_key, helpful_vote_key
+from gamevault.streams.contracts.commands import (
+    COMMENT,
+    EDIT_REVIEW,
+    MODERATE_COMMENT,
+    MODERATE_REVIEW,
+    RETRACT_REVIEW,
+    SUBMIT_REVIEW,
+    VOTE,
+)
 from gamevault.streams.envelope import iso
 from gamevault.streams.topics import REVIEWS_COMMANDS
 
 SOURCE = "/gamevault/reviews"
-SUBMIT = "gamevault.reviews.review.submit"  # the ingress type too
-MODERATE, EDIT, RETRACT = "gamevault.reviews.moderate", "gamevault.reviews.edit", "gamevault.reviews.retract"
-COMMENT, MODERATE_COMMENT = "gamevault.reviews.comment", "gamevault.reviews.moderate_comment"
-VOTE = "gamevault.reviews.vote"
-
-
-def vote_key(review_id: str, voter_id: str) -> str:
-    return f"{review_id}|{voter_id}"
-
-
-def author_key(product_id: str, buyer_id: str) -> str:
-    return f"{product_id}|{buyer_id}"
 
 
 def install(services: Any) -> None:
@@ -50,7 +48,7 @@ def install(services: Any) -> None:
             return False
         return True
 
-    @dispatcher.on(SUBMIT)
+    @dispatcher.on(SUBMIT_REVIEW)
     async def submit(data: dict[str, Any], ctx: Context) -> None:
         key = author_key(data["product_id"], data["buyer_id"])
         existing_id = authors.get(key)
@@ -63,18 +61,18 @@ def install(services: Any) -> None:
             authors[key] = data["review_id"]
         await apply(ctx, table, data["review_id"], decision)
 
-    @dispatcher.on(MODERATE)
+    @dispatcher.on(MODERATE_REVIEW)
     async def moderate(data: dict[str, Any], ctx: Context) -> None:
         decision = reviews.moderate(table.get(data["review_id"]), data["decision"], data.get("reason") or "",
                                     data["moderator"], ctx.event.id, iso(ctx.event.time))
         await apply(ctx, table, data["review_id"], decision)
 
-    @dispatcher.on(EDIT)
+    @dispatcher.on(EDIT_REVIEW)
     async def edit(data: dict[str, Any], ctx: Context) -> None:
         decision = reviews.edit(table.get(data["review_id"]), data, rules, ctx.event.id, iso(ctx.event.time))
         await apply(ctx, table, data["review_id"], decision)
 
-    @dispatcher.on(RETRACT)
+    @dispatcher.on(RETRACT_REVIEW)
     async def retract(data: dict[str, Any], ctx: Context) -> None:
         decision = reviews.retract(table.get(data["review_id"]), data["buyer_id"], ctx.event.id, iso(ctx.event.time))
         await apply(ctx, table, data["review_id"], decision)
@@ -97,7 +95,7 @@ def install(services: Any) -> None:
 
     @dispatcher.on(VOTE)
     async def vote(data: dict[str, Any], ctx: Context) -> None:
-        rid, key = data["review_id"], vote_key(data["review_id"], data["voter_id"])
+        rid, key = data["review_id"], helpful_vote_key(data["review_id"], data["voter_id"])
         decision, counts = comments.vote(votes.get(key), votes.get(rid), table.get(rid), data, ctx.event.id,
                                          iso(ctx.event.time))
         if counts is not None:

@@ -1,9 +1,9 @@
 """What every command agent shares: decoding, dispatch, dead letters, and sending the effects.
 
-A handler is `async def handle(data: dict, ctx: Context) -> None`; it reads and writes its Faust
-tables and calls `ctx.publish / ctx.command / ctx.reply`. The runtime never lets one bad record stop
-an agent: undecodable or unknown records, and handler crashes, go to the dead-letter topic with the
-reason, and the stream goes on.
+A handler is `async def handle(data: dict, ctx: Context) -> None`; it reads its Faust tables, asks the
+domain for a `Decision` and hands it to `apply` (the one place that persists one). The runtime never
+lets one bad record stop an agent: undecodable or unknown records, and handler crashes, go to the
+dead-letter topic with the reason, and the stream goes on.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from faust.types import EventT
 
 from gamevault import tracing
 from gamevault.agents.bus import Reply
+from gamevault.domain.decision import Decision
 from gamevault.metrics import DEADLETTERS, EVENTS_PROCESSED
 from gamevault.streams.envelope import CloudEvent, deterministic_id, new_event
-from gamevault.streams.registry import lookup
+from gamevault.streams.registry import CommandType, lookup
 from gamevault.streams.topics import DEADLETTER, REPLIES, TopicSpec
 from gamevault.streams.validation import Reason, deadletter_headers
 
@@ -117,10 +118,10 @@ class Context:
         key = et.key_of(event.data).encode()
         self.pending.append(await self.producer.send(et.topic.name, key, event.to_json(), self._out_headers()))
 
-    async def command(self, spec: TopicSpec, key: str, type_: str, data: dict[str, Any], *, cause: str) -> None:
-        cmd = new_event(type_, self.source, data, subject=key, event_id=deterministic_id(type_, key, cause))
+    async def command(self, type_: CommandType, key: str, data: dict[str, Any], *, cause: str) -> None:
+        cmd = new_event(type_.type, self.source, data, subject=key, event_id=deterministic_id(type_.type, key, cause))
         self.pending.append(
-            await self.producer.send(spec.name, key.encode(), cmd.to_json(), self._out_headers())
+            await self.producer.send(type_.topic.name, key.encode(), cmd.to_json(), self._out_headers())
         )
 
     async def reply(self, reply: Reply) -> None:
@@ -153,9 +154,14 @@ class Dispatcher:
         self.source = source
         self.handlers: dict[str, Handler] = {}
 
-    def on(self, type_: str) -> Callable[[Handler], Handler]:
+    def on(self, type_: CommandType) -> Callable[[Handler], Handler]:
+        if type_.topic.name != self.spec.name:
+            raise ValueError(f"{type_} travels on {type_.topic.name}, not on {self.name}'s {self.spec.name}")
+
         def register(fn: Handler) -> Handler:
-            self.handlers[type_] = fn
+            if type_.type in self.handlers:
+                raise ValueError(f"{self.name} handles {type_} twice")
+            self.handlers[type_.type] = fn
             return fn
 
         return register
@@ -207,12 +213,24 @@ async def reject(ctx: Context, code: str, detail: str) -> None:
                                   topic, partition, offset, "agent", kept)
 
 
-async def apply(ctx: Context, table: Any, key: str, decision: Any) -> None:
-    """Persist a decision: table first, then its events, then the answer."""
+Call = Callable[[str, dict[str, Any]], None]  # starts an outside call (agents/effects.py) for an aggregate
+
+
+async def apply(ctx: Context, table: Any, key: str, decision: Decision, call: Call | None = None) -> None:
+    """Persist a decision: the table first, then its events and commands, the outside calls, the answer.
+
+    The state is stored before anything it caused is sent, so a crash in between replays the record and
+    the domain, seeing its own cause in the state, re-emits the same outputs (same ids)."""
     if decision.state is not None:
         table[key] = decision.state
     for type_, data in decision.events:
         await ctx.publish(ctx.make_event(type_, data, cause=ctx.event.id))
+    for command in decision.commands:
+        await ctx.command(command.type, command.key, command.data, cause=ctx.event.id)
+    if decision.calls:
+        assert call is not None, "a decision with outside calls needs the agent's call runner"
+        for what, aggregate in decision.calls:
+            call(what, aggregate)
     if decision.error is not None:
         await reject(ctx, *decision.error)
     else:

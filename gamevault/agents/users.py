@@ -12,13 +12,11 @@ from gamevault.agents.bus import CommandTimeout, Unavailable
 from gamevault.agents.runtime import Context, Dispatcher, apply, stream_agent
 from gamevault.domain import users
 from gamevault.passwords import hash_password, verify_password
+from gamevault.streams.contracts.commands import CHANGE_PASSWORD, REGISTER, REVOKE_TOKENS, UPDATE_PROFILE
 from gamevault.streams.envelope import iso, new_event, utcnow
 from gamevault.streams.topics import USERS_COMMANDS
 
 log = logging.getLogger(__name__)
-REGISTER = "gamevault.users.register"
-REVOKE_TOKENS, CHANGE_PASSWORD = "gamevault.users.revoke_tokens", "gamevault.users.change_password"
-UPDATE_PROFILE = "gamevault.users.update_profile"
 SOURCE = "/gamevault/users"
 
 
@@ -60,14 +58,14 @@ async def ensure_admin(services: Any) -> None:
                     record["role"])
     elif record is not None and await verify_password(settings.admin_password, record["password_hash"]):
         return
-    command = new_event(REGISTER, SOURCE, {
+    command = new_event(REGISTER.type, SOURCE, {
         "user_id": admin_user_id(email), "email": email, "display_name": "Administrator", "role": "admin",
         "password_hash": await hash_password(settings.admin_password), "registered_at": iso(utcnow()),
         "rotate_password": record is not None, "bootstrap": True,
     }, subject=email)
     for attempt in range(30):
         try:
-            reply = await services.bus.request(USERS_COMMANDS, email, command, timeout=10)
+            reply = await services.bus.request(REGISTER.topic, email, command, timeout=10)
             if reply.ok:
                 log.info("admin account %s ready", email)
             else:

@@ -8,21 +8,22 @@ from gamevault import tracing
 from gamevault.agents.bus import CommandTimeout, Unavailable
 from gamevault.api.problems import Problem
 from gamevault.streams.envelope import new_event
-from gamevault.streams.topics import TopicSpec
+from gamevault.streams.registry import CommandType
 
 STATUS = {"conflict": 409, "forbidden": 403, "unauthorized": 403, "not_found": 404, "invalid": 422,
           "unavailable": 503, "internal": 500}
 
 
 async def execute(
-    services: Any, spec: TopicSpec, key: str, type_: str, data: dict[str, Any], *,
+    services: Any, type_: CommandType, key: str, data: dict[str, Any], *,
     command_id: str | None = None, timeout: float = 15.0,
 ) -> dict[str, Any]:
-    """Request/reply through Kafka; the reply's data on success, a problem otherwise."""
-    command = new_event(type_, "/gamevault/api", data, subject=key, event_id=command_id)
+    """Request/reply through Kafka (on the command's own topic, keyed by `key`); the reply's data on
+    success, a problem otherwise."""
+    command = new_event(type_.type, "/gamevault/api", data, subject=key, event_id=command_id)
     headers = [("traceparent", (tracing.current_traceparent.get() or tracing.child_of(None)).encode())]
     try:
-        reply = await services.bus.request(spec, key, command, timeout=timeout, headers=headers)
+        reply = await services.bus.request(type_.topic, key, command, timeout=timeout, headers=headers)
     except Unavailable:
         raise Problem(503, "the event backbone (Kafka) is unavailable; retry shortly",
                       slug="backbone-unavailable", headers={"Retry-After": "5"}) from None

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSc
 from gamevault.domain.orders import MAX_ORDER_LINES
 from gamevault.streams.contracts.catalog import Description, Genres, Stock
 from gamevault.streams.contracts.common import Email, Money, Platform, Stars, Title, whole_number
+from gamevault.streams.contracts.orders import OrderStatus
 from gamevault.streams.contracts.partners import PartnerName
 
 T = TypeVar("T")
@@ -223,7 +224,6 @@ class TimelineEntry(BaseModel):
     reason: str | None = None
 
 
-OrderStatus = Literal["pending", "stock_reserved", "payment_pending", "paid", "shipping", "completed", "cancelled"]
 
 
 class OrderPublic(BaseModel):

@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from gamevault.domain.decision import Decision
+from gamevault.streams.contracts.catalog import ProductCreated, ProductUpdated, StockChanged
 
-CREATED = "gamevault.catalog.product.created"
-UPDATED = "gamevault.catalog.product.updated"
-STOCK_CHANGED = "gamevault.catalog.stock.changed"
+CREATED = ProductCreated.event_type
+UPDATED = ProductUpdated.event_type
+STOCK_CHANGED = StockChanged.event_type
 
 LISTING_FIELDS = ("title", "description", "platform", "genres", "price", "listed")
 PUBLIC_FIELDS = ("product_id", "seller_id", *LISTING_FIELDS, "stock", "created_at", "updated_at", "version")

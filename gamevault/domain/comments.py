@@ -10,9 +10,10 @@ from typing import Any
 
 from gamevault.domain.decision import Decision
 from gamevault.domain.reviews import APPROVED, PENDING, REJECTED, Rules
+from gamevault.streams.contracts.reviews import CommentApproved, CommentRejected, CommentSubmitted, ReviewVoted
 
-SUBMITTED_T, APPROVED_T = "gamevault.reviews.comment.submitted", "gamevault.reviews.comment.approved"
-REJECTED_T, VOTED_T = "gamevault.reviews.comment.rejected", "gamevault.reviews.review.voted"
+SUBMITTED_T, APPROVED_T = CommentSubmitted.event_type, CommentApproved.event_type
+REJECTED_T, VOTED_T = CommentRejected.event_type, ReviewVoted.event_type
 
 
 def _base(c: dict[str, Any], at: str) -> dict[str, Any]:

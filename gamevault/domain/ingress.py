@@ -14,10 +14,9 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Literal
 
-UPSERT_PRODUCT = "gamevault.catalog.product.upsert"
-SET_STOCK = "gamevault.catalog.stock.set"
-SUBMIT_REVIEW = "gamevault.reviews.review.submit"
-SELLER_TYPES = (UPSERT_PRODUCT, SET_STOCK)
+from gamevault.streams.contracts.commands import SET_STOCK, SUBMIT_REVIEW, UPSERT_PRODUCT
+
+SELLER_TYPES = (UPSERT_PRODUCT.type, SET_STOCK.type)  # ingress types are forwarded as the same command
 CHANNEL_AUTHOR_PREFIX = "partner:"
 
 
@@ -57,7 +56,7 @@ def channel_author(partner: str, reference: str) -> str:
 def admit(sender: Sender, event_type: str, data: dict[str, Any], event_id: str) -> dict[str, Any] | Refused:
     """The command data to forward for a valid record, or why the sender may not make it."""
     if sender.kind == "operator":
-        if event_type == SUBMIT_REVIEW and (not data.get("review_id") or not data.get("buyer_id")):
+        if event_type == SUBMIT_REVIEW.type and (not data.get("review_id") or not data.get("buyer_id")):
             return Refused(False, "on the operator's path a review names its review_id and buyer_id")
         return {**data, "sender": sender.as_data()}
     if sender.kind == "seller":
@@ -67,7 +66,7 @@ def admit(sender: Sender, event_type: str, data: dict[str, Any], event_id: str) 
             return Refused(True, f"partner {sender.partner} may change only seller {sender.seller_id}'s products, "
                                  f"not seller {data.get('seller_id')}'s")
         return {**data, "sender": sender.as_data()}
-    if event_type != SUBMIT_REVIEW:
+    if event_type != SUBMIT_REVIEW.type:
         return Refused(True, f"a review channel may not send {event_type}")
     if data.get("review_id") is not None:
         return Refused(True, "review ids are chosen by the platform: send external_id, your own reference")

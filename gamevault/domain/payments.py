@@ -11,23 +11,24 @@ charged for a cancelled order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+from gamevault.domain.decision import Decision, saga_reply
 from gamevault.money import cents
+from gamevault.streams.contracts.commands import PAYMENT_CAPTURED, PAYMENT_FAILED, PAYMENT_REFUNDED, PAYMENT_STARTED
+from gamevault.streams.contracts.payments import (
+    PaymentCaptured,
+    PaymentFailed,
+    PaymentRefunded,
+    PaymentStarted,
+    PaymentVoided,
+)
 
 STARTING, PENDING, CAPTURED, FAILED = "starting", "pending", "captured", "failed"
 VOIDING, VOIDED, REFUNDING, REFUNDED = "voiding", "voided", "refunding", "refunded"
 SEEN_LIMIT = 64
 
 
-@dataclass
-class Outcome:
-    state: dict[str, Any] | None = None
-    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    replies: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # saga messages to the order
-    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # gateway calls to perform
-    error: tuple[str, str] | None = None  # (code, detail): a notification refused (dead-lettered)
 
 
 def payment_id(order_id: str) -> str:
@@ -45,20 +46,21 @@ def _bump(p: dict[str, Any], **changes: Any) -> dict[str, Any]:
     return {**p, **changes, "version": p["version"] + 1}
 
 
-def start(existing: dict[str, Any] | None, cmd: dict[str, Any], at: str) -> Outcome:
+def start(existing: dict[str, Any] | None, cmd: dict[str, Any], at: str) -> Decision:
     if existing is not None:
         if existing["status"] == STARTING:  # not answered yet (or lost in a crash): call again, same key
-            return Outcome(calls=[("start", existing)])
+            return Decision(calls=[("start", existing)])
         if existing["status"] in (PENDING, CAPTURED):
-            reply = [("payment_started", {"payment_id": existing["payment_id"],
+            reply = [saga_reply(PAYMENT_STARTED, existing, {"payment_id": existing["payment_id"],
                                           "provider_reference": existing["reference"]})]
             if existing["status"] == CAPTURED:
-                reply.append(("payment_captured", {"payment_id": existing["payment_id"],
+                reply.append(saga_reply(PAYMENT_CAPTURED, existing, {"payment_id": existing["payment_id"],
                                                    "provider_reference": existing["reference"]}))
-            return Outcome(replies=reply)
+            return Decision(commands=reply)
         if existing["status"] == FAILED:
-            return Outcome(replies=[("payment_failed", {"reason": existing.get("reason", "declined")})])
-        return Outcome()
+            reason = existing.get("reason", "declined")
+            return Decision(commands=[saga_reply(PAYMENT_FAILED, existing, {"reason": reason})])
+        return Decision()
     request = dict(cmd["request"])
     state = {
         "order_id": cmd["order_id"], "payment_id": payment_id(cmd["order_id"]), "provider": request["provider"],
@@ -66,23 +68,24 @@ def start(existing: dict[str, Any] | None, cmd: dict[str, Any], at: str) -> Outc
         "reference": None, "seen": [], "captures": 0, "refunds": 0, "reason": None,
         "created_at": at, "updated_at": at, "version": 1,
     }
-    return Outcome(state=state, calls=[("start", state)])
+    return Decision(state=state, calls=[("start", state)])
 
 
-def started(p: dict[str, Any], result: dict[str, Any], at: str) -> Outcome:
+def started(p: dict[str, Any], result: dict[str, Any], at: str) -> Decision:
     """The gateway answered the start call."""
     if p["status"] != STARTING:
-        return Outcome()
+        return Decision()
     if not result["ok"]:
         state = _bump(p, status=FAILED, reason=result["reason"], request=None, updated_at=at)
         failed = {**_base(p, at), "reason": result["reason"]}
-        return Outcome(state=state, events=[("gamevault.payments.payment.failed", failed)],
-                       replies=[("payment_failed", {"reason": result["reason"]})])
+        return Decision(state=state, events=[(PaymentFailed.event_type, failed)],
+                       commands=[saga_reply(PAYMENT_FAILED, p, {"reason": result["reason"]})])
     state = _bump(p, status=PENDING, reference=result["reference"], request=None, updated_at=at)
     ref = result["reference"]
-    return Outcome(state=state,
-                   events=[("gamevault.payments.payment.started", {**_base(p, at), "provider_reference": ref})],
-                   replies=[("payment_started", {"payment_id": p["payment_id"], "provider_reference": ref})])
+    return Decision(state=state,
+                   events=[(PaymentStarted.event_type, {**_base(p, at), "provider_reference": ref})],
+                    commands=[saga_reply(PAYMENT_STARTED, p, {"payment_id": p["payment_id"],
+                                                              "provider_reference": ref})])
 
 
 def mismatch(p: dict[str, Any], note: dict[str, Any]) -> str | None:
@@ -105,39 +108,39 @@ def mismatch(p: dict[str, Any], note: dict[str, Any]) -> str | None:
     return None
 
 
-def webhook(p: dict[str, Any] | None, note: dict[str, Any], at: str) -> Outcome:
+def webhook(p: dict[str, Any] | None, note: dict[str, Any], at: str) -> Decision:
     """A gateway's signed notification, checked against the stored payment before it may move it. PayPal's
     signature covers only a CRC32 of the body (forgeable), so a PayPal notification is a hint: the order
     is looked up with PayPal ("confirm") and its answer decides (PayPal's own advice)."""
     if p is None:
-        return Outcome()
+        return Decision()
     why = mismatch(p, note)
     if why is not None:
-        return Outcome(error=("mismatch", f"notification {note.get('event_id')} refused: {why}"))
+        return Decision(error=("mismatch", f"notification {note.get('event_id')} refused: {why}"))
     if p["provider"] != "paypal" or note["outcome"] == "pending":
         return notified(p, note, at)
     seen_key = note.get("transmission_id") or note.get("event_id")
     if seen_key and seen_key in p["seen"]:
-        return Outcome()  # this transmission was used already
+        return Decision()  # this transmission was used already
     seen = ([*p["seen"], seen_key] if seen_key else p["seen"])[-SEEN_LIMIT:]
     reference = p["reference"] or note.get("reference")
-    return Outcome(state=_bump(p, seen=seen), calls=[("confirm", {**p, "reference": reference})])
+    return Decision(state=_bump(p, seen=seen), calls=[("confirm", {**p, "reference": reference})])
 
 
-def confirmed(p: dict[str, Any], answer: str, at: str) -> Outcome:
+def confirmed(p: dict[str, Any], answer: str, at: str) -> Decision:
     """PayPal's order lookup after a notification: approved -> capture; captured / failed -> settled."""
     if answer in ("approved", "captured", "failed"):
         return notified(p, {"outcome": answer, "reason": "declined" if answer == "failed" else None}, at)
-    return Outcome()
+    return Decision()
 
 
-def notified(p: dict[str, Any] | None, note: dict[str, Any], at: str) -> Outcome:
+def notified(p: dict[str, Any] | None, note: dict[str, Any], at: str) -> Decision:
     """A gateway outcome SP trusts: a wallet's checked webhook, or a capture, lookup or reconciliation answer."""
     if p is None:
-        return Outcome()
+        return Decision()
     event_id = note.get("event_id")
     if event_id and event_id in p["seen"]:
-        return Outcome()  # a duplicate delivery
+        return Decision()  # a duplicate delivery
     seen = ([*p["seen"], event_id] if event_id else p["seen"])[-SEEN_LIMIT:]
     outcome = note["outcome"]  # approved (PayPal: capture now) | captured | failed | pending
     reference = note.get("reference") or p["reference"]
@@ -145,83 +148,83 @@ def notified(p: dict[str, Any] | None, note: dict[str, Any], at: str) -> Outcome
     if outcome == "approved":
         if status in (PENDING, STARTING):
             capture = {**p, "reference": reference}
-            return Outcome(state=_bump(p, seen=seen, reference=reference), calls=[("capture", capture)])
-        return Outcome(state=_bump(p, seen=seen))
+            return Decision(state=_bump(p, seen=seen, reference=reference), calls=[("capture", capture)])
+        return Decision(state=_bump(p, seen=seen))
     if outcome == "captured":
         if status in (STARTING, PENDING):
             state = _bump(p, seen=seen, status=CAPTURED, reference=reference, captures=p["captures"] + 1,
                           request=None, updated_at=at)
-            return Outcome(state=state, events=[("gamevault.payments.payment.captured",
+            return Decision(state=state, events=[(PaymentCaptured.event_type,
                                                  {**_base(p, at), "provider_reference": reference})],
-                           replies=[("payment_captured",
+                           commands=[saga_reply(PAYMENT_CAPTURED, p,
                                      {"payment_id": p["payment_id"], "provider_reference": reference})])
         if status in (VOIDING, VOIDED, FAILED):  # money taken for an order that gave up: give it back
             state = _bump(p, seen=seen, status=REFUNDING, reference=reference, captures=p["captures"] + 1,
                           updated_at=at, reason=f"captured after {status}")
-            return Outcome(state=state, events=[("gamevault.payments.payment.captured",
+            return Decision(state=state, events=[(PaymentCaptured.event_type,
                                                  {**_base(p, at), "provider_reference": reference})],
                            calls=[("refund", state)])
-        return Outcome(state=_bump(p, seen=seen))  # already captured (or refunding/refunded): nothing new
+        return Decision(state=_bump(p, seen=seen))  # already captured (or refunding/refunded): nothing new
     if outcome == "failed":
         if status in (STARTING, PENDING):
             reason = note.get("reason") or "declined"
             state = _bump(p, seen=seen, status=FAILED, reason=reason, request=None, updated_at=at)
             failed = {**_base(p, at), "reason": reason}
-            return Outcome(state=state, events=[("gamevault.payments.payment.failed", failed)],
-                           replies=[("payment_failed", {"reason": reason})])
-        return Outcome(state=_bump(p, seen=seen))  # never backwards: a failure after a capture changes nothing
-    return Outcome(state=_bump(p, seen=seen) if event_id else None)  # pending: nothing to do
+            return Decision(state=state, events=[(PaymentFailed.event_type, failed)],
+                           commands=[saga_reply(PAYMENT_FAILED, p, {"reason": reason})])
+        return Decision(state=_bump(p, seen=seen))  # never backwards: a failure after a capture changes nothing
+    return Decision(state=_bump(p, seen=seen) if event_id else None)  # pending: nothing to do
 
 
-def reconciled(p: dict[str, Any], answer: str, at: str) -> Outcome:
+def reconciled(p: dict[str, Any], answer: str, at: str) -> Decision:
     """The one status query after the confirmation deadline."""
     if answer in ("captured", "failed"):
         return notified(p, {"outcome": answer, "reason": "declined (reconciliation)"}, at)
-    return Outcome()  # still unknown: the order will cancel and void
+    return Decision()  # still unknown: the order will cancel and void
 
 
-def refund(p: dict[str, Any] | None) -> Outcome:
+def refund(p: dict[str, Any] | None) -> Decision:
     """Compensation for a cancelled, paid order. Refunds are keyed: asking twice refunds once."""
     if p is None:
-        return Outcome(replies=[("payment_refunded", {"amount": "0.00"})])
+        return Decision(commands=[saga_reply(PAYMENT_REFUNDED, p, {"amount": "0.00"})])
     if p["status"] == CAPTURED:
         state = _bump(p, status=REFUNDING)
-        return Outcome(state=state, calls=[("refund", state)])
+        return Decision(state=state, calls=[("refund", state)])
     if p["status"] == REFUNDING:
-        return Outcome(calls=[("refund", p)])
+        return Decision(calls=[("refund", p)])
     if p["status"] == REFUNDED:
-        return Outcome(replies=[("payment_refunded", {"amount": p["amount"]["amount"]})])
-    return Outcome(replies=[("payment_refunded", {"amount": "0.00"})])  # nothing was captured
+        return Decision(commands=[saga_reply(PAYMENT_REFUNDED, p, {"amount": p["amount"]["amount"]})])
+    return Decision(commands=[saga_reply(PAYMENT_REFUNDED, p, {"amount": "0.00"})])  # nothing was captured
 
 
-def refunded(p: dict[str, Any], result: dict[str, Any], at: str) -> Outcome:
+def refunded(p: dict[str, Any], result: dict[str, Any], at: str) -> Decision:
     if p["status"] != REFUNDING:
-        return Outcome()
+        return Decision()
     if not result["ok"]:
-        return Outcome(calls=[("refund", p)]) if result.get("retry") else Outcome()
+        return Decision(calls=[("refund", p)]) if result.get("retry") else Decision()
     state = _bump(p, status=REFUNDED, refunds=p["refunds"] + 1, updated_at=at)
-    return Outcome(state=state,
-                   events=[("gamevault.payments.payment.refunded",
+    return Decision(state=state,
+                   events=[(PaymentRefunded.event_type,
                             {**_base(p, at), "provider_reference": p["reference"]})],
-                   replies=[("payment_refunded", {"amount": p["amount"]["amount"]})])
+                   commands=[saga_reply(PAYMENT_REFUNDED, p, {"amount": p["amount"]["amount"]})])
 
 
-def void(p: dict[str, Any] | None, reason: str, at: str) -> Outcome:
+def void(p: dict[str, Any] | None, reason: str, at: str) -> Decision:
     """The order gave up waiting: void the payment with the gateway (refund it, if it was captured)."""
     if p is None:
-        return Outcome()
+        return Decision()
     if p["status"] in (STARTING, PENDING):  # the buyer's payment fields are not needed to void
         state = _bump(p, status=VOIDING, reason=reason, updated_at=at, request=None)
-        return Outcome(state=state, calls=[("void", state)])
+        return Decision(state=state, calls=[("void", state)])
     if p["status"] == CAPTURED:
         state = _bump(p, status=REFUNDING, reason=reason, updated_at=at)
-        return Outcome(state=state, calls=[("refund", state)])
-    return Outcome()
+        return Decision(state=state, calls=[("refund", state)])
+    return Decision()
 
 
-def voided(p: dict[str, Any], at: str) -> Outcome:
+def voided(p: dict[str, Any], at: str) -> Decision:
     if p["status"] != VOIDING:
-        return Outcome()
+        return Decision()
     state = _bump(p, status=VOIDED, updated_at=at)
     voided = {**_base(p, at), "reason": p.get("reason") or "void"}
-    return Outcome(state=state, events=[("gamevault.payments.payment.voided", voided)])
+    return Decision(state=state, events=[(PaymentVoided.event_type, voided)])

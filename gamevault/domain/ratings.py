@@ -18,8 +18,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-APPROVED = "gamevault.reviews.review.approved"
-RETRACTED = "gamevault.reviews.review.retracted"
+from gamevault.streams.contracts.reviews import ReviewApproved, ReviewRetracted
+
+APPROVED = ReviewApproved.event_type
+RETRACTED = ReviewRetracted.event_type
 Vote = list  # [stars or None, review version]
 
 

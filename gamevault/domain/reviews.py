@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from gamevault.domain.decision import Decision
+from gamevault.streams.contracts.reviews import ReviewApproved, ReviewRejected, ReviewRetracted, ReviewSubmitted
 
-SUBMITTED, APPROVED_T = "gamevault.reviews.review.submitted", "gamevault.reviews.review.approved"
-REJECTED_T, RETRACTED_T = "gamevault.reviews.review.rejected", "gamevault.reviews.review.retracted"
+SUBMITTED, APPROVED_T = ReviewSubmitted.event_type, ReviewApproved.event_type
+REJECTED_T, RETRACTED_T = ReviewRejected.event_type, ReviewRetracted.event_type
 PENDING, APPROVED, REJECTED, RETRACTED = "pending", "approved", "rejected", "retracted"
 # Linear time on any text: every alternative has a fixed length (a lookbehind of one character instead of
 # `\b[a-z0-9-]+\.`, which backtracked quadratically: 4,000 characters of "a-a-a-..." took ~60 ms).
@@ -43,6 +44,16 @@ class Rules:
         if len(words) >= 6 and Counter(words).most_common(1)[0][1] > len(words) / 2:
             return "repeated text"
         return None
+
+
+def author_key(product_id: str, buyer_id: str) -> str:
+    """The review_authors table's key: one review per buyer and product."""
+    return f"{product_id}|{buyer_id}"
+
+
+def helpful_vote_key(review_id: str, voter_id: str) -> str:
+    """The votes table's key: one helpful vote per voter and review."""
+    return f"{review_id}|{voter_id}"
 
 
 def _event_base(r: dict[str, Any], at: str) -> dict[str, Any]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from gamevault.domain.decision import Decision
+from gamevault.streams.contracts.users import ProfileChanged, UserRegistered
 
-REGISTERED = "gamevault.users.user.registered"
-PROFILE_CHANGED = "gamevault.users.user.profile_changed"
+REGISTERED = UserRegistered.event_type
+PROFILE_CHANGED = ProfileChanged.event_type
 
 
 def normalize_email(email: str) -> str:

@@ -1,7 +1,9 @@
-"""Which event types exist, which topic carries each, and which data field is its key.
+"""Which messages exist: event types (their topic and key field) and internal command types (their topic).
 
 Event models register themselves with `@event(...)`; the registry is what ingress validation,
-`gamevault produce`, the JSON Schema export and the AsyncAPI document read.
+`gamevault produce`, the JSON Schema export and the AsyncAPI document read. Internal commands and
+saga replies are declared once with `command(...)` (streams/contracts/commands.py): routes, agents and
+the domain import the returned `CommandType`, so a misspelt name fails at import, not as a dead letter.
 """
 
 from __future__ import annotations
@@ -60,3 +62,30 @@ def load_all() -> dict[str, EventType]:
     from gamevault.streams import contracts  # noqa: F401  (registration by import)
 
     return REGISTRY
+
+
+@dataclass(frozen=True)
+class CommandType:
+    """An internal command (or saga reply): its CloudEvent type and the one topic that carries it."""
+
+    type: str
+    topic: TopicSpec
+    summary: str
+
+    def __str__(self) -> str:
+        return self.type
+
+
+COMMANDS: dict[str, CommandType] = {}
+
+
+def command(type_: str, *, topic: TopicSpec, summary: str) -> CommandType:
+    """Declare an internal command type; each name is declared once."""
+    if type_ in COMMANDS:
+        raise ValueError(f"command type {type_} declared twice")
+    COMMANDS[type_] = declared = CommandType(type_, topic, summary)
+    return declared
+
+
+def commands_on(topic: TopicSpec) -> list[CommandType]:
+    return [c for c in COMMANDS.values() if c.topic.name == topic.name]

@@ -16,7 +16,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request, Response
 
-from gamevault.agents.users import REVOKE_TOKENS
 from gamevault.api.deps import CurrentUser, Services
 from gamevault.api.models import Token
 from gamevault.api.problems import Problem
@@ -26,6 +25,7 @@ from gamevault.domain.identity import UsersUnavailable
 from gamevault.domain.users import normalize_email
 from gamevault.metrics import RATE_LIMITED
 from gamevault.passwords import verify_password
+from gamevault.streams.contracts.commands import REVOKE_TOKENS
 
 router = APIRouter(prefix="/auth", tags=["users"])
 SLOWDOWN_S = 1.0

@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from gamevault.agents.orders import CART_REMOVE, CART_SET
 from gamevault.api.commands import execute
 from gamevault.api.deps import Buyer, Services
 from gamevault.api.models import CartItemPut, CartPublic
@@ -14,7 +13,7 @@ from gamevault.api.problems import Problem
 from gamevault.api.routers.products import load_product
 from gamevault.domain.catalog import listed
 from gamevault.money import cents, from_cents
-from gamevault.streams.topics import ORDERS_COMMANDS
+from gamevault.streams.contracts.commands import REMOVE_CART_ITEM, SET_CART_ITEM
 
 router = APIRouter(prefix="/cart", tags=["cart and orders"])
 
@@ -44,7 +43,7 @@ async def get_cart(buyer: Buyer, services: Services) -> dict[str, Any]:
 async def put_item(product_id: str, body: CartItemPut, buyer: Buyer, services: Services) -> dict[str, Any]:
     if not listed(await load_product(services, product_id)):
         raise Problem(422, f"product {product_id} is delisted by its seller", slug="delisted")
-    cart = await execute(services, ORDERS_COMMANDS, buyer.user_id, CART_SET,
+    cart = await execute(services, SET_CART_ITEM, buyer.user_id,
                          {"buyer_id": buyer.user_id, "product_id": product_id, "quantity": body.quantity})
     services.views.carts.apply(buyer.user_id, cart)
     return cart_doc(services, buyer.user_id, cart)
@@ -53,7 +52,7 @@ async def put_item(product_id: str, body: CartItemPut, buyer: Buyer, services: S
 @router.delete("/items/{product_id}", status_code=204, summary="Take a product out of the cart",
                responses={404: {"description": "not in the cart"}})
 async def delete_item(product_id: str, buyer: Buyer, services: Services) -> Response:
-    cart = await execute(services, ORDERS_COMMANDS, buyer.user_id, CART_REMOVE,
+    cart = await execute(services, REMOVE_CART_ITEM, buyer.user_id,
                          {"buyer_id": buyer.user_id, "product_id": product_id})
     services.views.carts.apply(buyer.user_id, cart)
     return Response(status_code=204)

@@ -13,7 +13,6 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Query, Response
 
-from gamevault.agents.reviews import COMMENT, MODERATE_COMMENT, VOTE
 from gamevault.api.commands import execute
 from gamevault.api.deps import Admin, CurrentUser, Services
 from gamevault.api.models import (
@@ -27,7 +26,8 @@ from gamevault.api.models import (
 )
 from gamevault.api.problems import Problem
 from gamevault.api.routers.reviews import JSON, load_review
-from gamevault.streams.topics import COMMENTS_TABLE, REVIEWS_COMMANDS
+from gamevault.streams.contracts.commands import COMMENT, MODERATE_COMMENT, VOTE
+from gamevault.streams.topics import COMMENTS_TABLE
 from gamevault.tables.indexes import BadCursor
 
 router = APIRouter(tags=["reviews"])
@@ -62,7 +62,7 @@ async def comment(review_id: str, body: CommentCreate, user: CurrentUser, servic
     review = await load_review(services, review_id)
     if not review.get("published"):
         raise Problem(404, f"no review {review_id}")  # pending or rejected reviews are not shown: not revealed
-    state = await execute(services, REVIEWS_COMMANDS, review["product_id"], COMMENT, {
+    state = await execute(services, COMMENT, review["product_id"], {
         "comment_id": str(uuid.uuid4()), "review_id": review_id, "author_id": user.user_id, "body": body.body})
     services.views.comments.apply(state["comment_id"], state)
     return Response(orjson.dumps({"id": state["comment_id"], "status": state["status"], "reason": state["reason"]}),
@@ -92,7 +92,7 @@ async def pending(admin: Admin, services: Services, limit: Annotated[int, Query(
              responses={404: {"description": "no such comment"}, 409: {"description": "not pending"}})
 async def moderate(comment_id: str, body: ModerationDecision, admin: Admin, services: Services) -> Response:
     current = await load_comment(services, comment_id)
-    state = await execute(services, REVIEWS_COMMANDS, current["product_id"], MODERATE_COMMENT, {
+    state = await execute(services, MODERATE_COMMENT, current["product_id"], {
         "comment_id": comment_id, "decision": body.decision, "reason": body.reason, "moderator": admin.user_id})
     services.views.comments.apply(comment_id, state)
     return Response(orjson.dumps(comment_doc(state)), media_type=JSON)
@@ -106,7 +106,7 @@ async def vote(review_id: str, body: VoteCast, user: CurrentUser, services: Serv
     review = await load_review(services, review_id)
     if not review.get("published"):
         raise Problem(404, f"no review {review_id}")
-    reply = await execute(services, REVIEWS_COMMANDS, review["product_id"], VOTE, {
+    reply = await execute(services, VOTE, review["product_id"], {
         "review_id": review_id, "voter_id": user.user_id, "helpful": body.helpful})
     services.views.votes.apply(review_id, {"review_id": review_id, "helpful": reply["helpful_count"],
                                            "unhelpful": reply["unhelpful_count"], "version": reply["counts_version"]})

@@ -10,7 +10,6 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Header, Query, Response
 
-from gamevault.agents.orders import CANCEL, PLACE
 from gamevault.api.commands import execute
 from gamevault.api.deps import Buyer, CurrentUser, Services
 from gamevault.api.models import OrderCreate, OrderPublic, Page, TimelineEntry
@@ -18,8 +17,9 @@ from gamevault.api.problems import Problem
 from gamevault.domain.catalog import listed
 from gamevault.domain.identity import Identity
 from gamevault.domain.orders import MAX_ORDER_LINES, fingerprint
+from gamevault.streams.contracts.commands import CANCEL_ORDER, PLACE_ORDER
 from gamevault.streams.envelope import deterministic_id, iso
-from gamevault.streams.topics import ORDERS_COMMANDS, ORDERS_TABLE
+from gamevault.streams.topics import ORDERS_TABLE
 from gamevault.tables.indexes import BadCursor
 
 router = APIRouter(prefix="/orders", tags=["cart and orders"])
@@ -93,7 +93,7 @@ async def place_order(
     data = {"order_id": order_id, "buyer_id": buyer.user_id, "items": items, "payment": payment,
             "shipping_address": address, "from_cart": from_cart,
             "fingerprint": fingerprint(items, payment, address)}
-    state = await execute(services, ORDERS_COMMANDS, order_id, PLACE, data,
+    state = await execute(services, PLACE_ORDER, order_id, data,
                           command_id=deterministic_id("place-order", order_id))
     services.views.orders.apply(order_id, state)
     return Response(orjson.dumps(order_doc(state)), status_code=202, media_type=JSON,
@@ -131,7 +131,7 @@ async def timeline(order_id: str, user: CurrentUser, services: Services) -> Resp
 async def request_cancel(services: Any, order: dict[str, Any], reason: str) -> Response:
     """Ask CCP to cancel: it decides (409 once the shipment exists) and the saga compensates."""
     oid = order["order_id"]
-    state = await execute(services, ORDERS_COMMANDS, oid, CANCEL, {"order_id": oid, "reason": reason})
+    state = await execute(services, CANCEL_ORDER, oid, {"order_id": oid, "reason": reason})
     services.views.orders.apply(oid, state)
     return Response(orjson.dumps(order_doc(state)), status_code=202, media_type=JSON)
 

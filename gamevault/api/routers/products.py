@@ -9,7 +9,6 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Header, Query, Response
 
-from gamevault.agents.catalog import CREATE, UPDATE
 from gamevault.api.commands import execute
 from gamevault.api.deps import CurrentUser, Seller, Services
 from gamevault.api.models import Page, PriceParam, ProductCreate, ProductPage, ProductPublic, ProductUpdate, SortOrder
@@ -17,9 +16,10 @@ from gamevault.api.problems import Problem
 from gamevault.api.views import rating_doc, review_doc, user_public_doc
 from gamevault.domain.catalog import may_edit
 from gamevault.domain.identity import UsersUnavailable
+from gamevault.streams.contracts.commands import CREATE_PRODUCT, UPDATE_PRODUCT
 from gamevault.streams.contracts.common import Currency
 from gamevault.streams.envelope import deterministic_id
-from gamevault.streams.topics import CATALOG_COMMANDS, PRODUCTS_TABLE
+from gamevault.streams.topics import PRODUCTS_TABLE
 from gamevault.tables.search import BadCursor
 from gamevault.tables.search import Query as SearchQuery
 
@@ -55,7 +55,7 @@ async def create_product(
         pid = str(uuid.uuid4())
     data = {"product_id": pid, "seller_id": seller.user_id, **body.model_dump(mode="json")}
     command_id = deterministic_id("create-product", pid) if idempotency_key else None
-    state = await execute(services, CATALOG_COMMANDS, pid, CREATE, data, command_id=command_id)
+    state = await execute(services, CREATE_PRODUCT, pid, data, command_id=command_id)
     services.views.products.apply(pid, state)
     return Response(services.documents.json(pid), status_code=201, media_type=JSON,
                     headers={"Location": f"/api/v1/products/{pid}"})
@@ -73,7 +73,7 @@ async def update_product(product_id: str, body: ProductUpdate, user: CurrentUser
     if body.price is not None and "currency" not in body.price.model_fields_set:
         changes["price"] = {**changes["price"], "currency": product["price"]["currency"]}
     data = {"product_id": product_id, "actor_id": user.user_id, "actor_role": user.role, "changes": changes}
-    state = await execute(services, CATALOG_COMMANDS, product_id, UPDATE, data)
+    state = await execute(services, UPDATE_PRODUCT, product_id, data)
     services.views.products.apply(product_id, state)
     return Response(services.documents.json(product_id), media_type=JSON)
 

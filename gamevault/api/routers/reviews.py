@@ -8,14 +8,15 @@ from typing import Annotated, Any, Literal
 import orjson
 from fastapi import APIRouter, Query, Response
 
-from gamevault.agents.reviews import EDIT, MODERATE, RETRACT, SUBMIT, author_key
 from gamevault.api.commands import execute
 from gamevault.api.deps import Admin, Buyer, CurrentUser, Services
 from gamevault.api.models import ModerationDecision, Page, ReviewAccepted, ReviewCreate, ReviewPublic, ReviewUpdate
 from gamevault.api.problems import Problem
 from gamevault.api.routers.products import load_product
 from gamevault.api.views import review_doc
-from gamevault.streams.topics import REVIEWS_COMMANDS, REVIEWS_TABLE
+from gamevault.domain.reviews import author_key
+from gamevault.streams.contracts.commands import EDIT_REVIEW, MODERATE_REVIEW, RETRACT_REVIEW, SUBMIT_REVIEW
+from gamevault.streams.topics import REVIEWS_TABLE
 from gamevault.tables.indexes import BadCursor
 
 products_router = APIRouter(prefix="/products", tags=["reviews"])
@@ -49,7 +50,7 @@ async def submit_review(product_id: str, body: ReviewCreate, buyer: Buyer, servi
     review_id = str(uuid.uuid5(uuid.NAMESPACE_URL, "gamevault:review:" + author_key(product_id, buyer.user_id)))
     if services.views.reviews.get(review_id) is not None:  # fast path; the agent decides races
         raise Problem(409, "you already reviewed this product (one review per buyer and product)", slug="conflict")
-    review = await execute(services, REVIEWS_COMMANDS, product_id, SUBMIT, {
+    review = await execute(services, SUBMIT_REVIEW, product_id, {
         "review_id": review_id, "product_id": product_id, "buyer_id": buyer.user_id, "rating": body.rating,
         "title": body.title, "body": body.body, "channel": "web",
     })
@@ -114,7 +115,7 @@ async def pending(admin: Admin, services: Services,
              responses={404: {"description": "no such review"}, 409: {"description": "not pending"}})
 async def moderate(review_id: str, body: ModerationDecision, admin: Admin, services: Services) -> Response:
     review = await load_review(services, review_id)
-    state = await execute(services, REVIEWS_COMMANDS, review["product_id"], MODERATE, {
+    state = await execute(services, MODERATE_REVIEW, review["product_id"], {
         "review_id": review_id, "product_id": review["product_id"], "decision": body.decision,
         "reason": body.reason, "moderator": admin.user_id,
     })
@@ -128,7 +129,7 @@ async def edit(review_id: str, body: ReviewUpdate, user: CurrentUser, services: 
     review = await load_review(services, review_id)
     if review["buyer_id"] != user.user_id:
         raise Problem(404, f"no review {review_id}")  # another buyer's review is not revealed
-    state = await execute(services, REVIEWS_COMMANDS, review["product_id"], EDIT, {
+    state = await execute(services, EDIT_REVIEW, review["product_id"], {
         "review_id": review_id, "product_id": review["product_id"], "buyer_id": user.user_id,
         **body.model_dump(exclude_none=True)})
     services.views.reviews.apply(review_id, state)
@@ -140,7 +141,7 @@ async def retract(review_id: str, user: CurrentUser, services: Services) -> Resp
     review = await load_review(services, review_id)
     if review["buyer_id"] != user.user_id:
         raise Problem(404, f"no review {review_id}")
-    state = await execute(services, REVIEWS_COMMANDS, review["product_id"], RETRACT,
+    state = await execute(services, RETRACT_REVIEW, review["product_id"],
                           {"review_id": review_id, "product_id": review["product_id"], "buyer_id": user.user_id})
     services.views.reviews.apply(review_id, state)
     return Response(status_code=204)

@@ -7,7 +7,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from gamevault.agents.users import CHANGE_PASSWORD, REGISTER, UPDATE_PROFILE
 from gamevault.api.commands import execute
 from gamevault.api.deps import CurrentUser, Services
 from gamevault.api.models import (
@@ -23,8 +22,8 @@ from gamevault.api.problems import Problem
 from gamevault.domain.identity import Identity, UsersUnavailable
 from gamevault.domain.users import normalize_email
 from gamevault.passwords import hash_password, verify_password
+from gamevault.streams.contracts.commands import CHANGE_PASSWORD, REGISTER, UPDATE_PROFILE
 from gamevault.streams.envelope import iso, utcnow
-from gamevault.streams.topics import USERS_COMMANDS
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -39,7 +38,7 @@ async def register(body: UserCreate, services: Services, response: Response) -> 
         "user_id": str(uuid.uuid4()), "email": email, "display_name": body.display_name, "role": body.role,
         "password_hash": await hash_password(body.password), "registered_at": iso(utcnow()),
     }
-    await execute(services, USERS_COMMANDS, email, REGISTER, data)
+    await execute(services, REGISTER, email, data)
     state = {**data, "version": 1}
     services.views.users.apply(email, state)  # read your own write on this worker
     response.headers["Location"] = f"/api/v1/users/{data['user_id']}"
@@ -53,7 +52,7 @@ async def me(user: CurrentUser, services: Services) -> UserPrivate:
 
 async def change(services: Services, user: Identity, type_: str, data: dict[str, Any]) -> dict[str, Any]:
     """A change of the caller's own account, decided by GU; applied here at once (read your own write)."""
-    reply = await execute(services, USERS_COMMANDS, user.email, type_, {"email": user.email, **data})
+    reply = await execute(services, type_, user.email, {"email": user.email, **data})
     record = services.views.users.get(user.email) or {}
     state = {**record, **{k: v for k, v in data.items() if k in ("display_name", "password_hash")},
              "version": reply["version"], "token_version": reply["token_version"]}

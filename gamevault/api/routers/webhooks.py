@@ -15,23 +15,22 @@ from fastapi.responses import JSONResponse
 
 from gamevault.adapters.signing import InvalidSignature, StaleNotification
 from gamevault.agents.bus import Unavailable
-from gamevault.agents.logistics import CARRIER_EVENT
-from gamevault.agents.payments import WEBHOOK
 from gamevault.api.deps import Services
 from gamevault.api.problems import Problem
 from gamevault.metrics import WEBHOOKS
+from gamevault.streams.contracts.commands import CARRIER_NOTICE, PAYMENT_WEBHOOK
 from gamevault.streams.envelope import new_event
-from gamevault.streams.topics import LOGISTICS_COMMANDS, PAYMENTS_COMMANDS, TopicSpec
+from gamevault.streams.registry import CommandType
 
 router = APIRouter(tags=["payments"])
 MAX_BODY = 64 * 1024
 STORE_TIMEOUT_S = 5.0
 
 
-async def _store(services: Any, spec: TopicSpec, key: str, type_: str, data: dict[str, Any]) -> None:
-    command = new_event(type_, "/gamevault/webhooks", data, subject=key)
+async def _store(services: Any, type_: CommandType, key: str, data: dict[str, Any]) -> None:
+    command = new_event(type_.type, "/gamevault/webhooks", data, subject=key)
     try:
-        await asyncio.wait_for(services.bus.send(spec, key, command, timeout=STORE_TIMEOUT_S), STORE_TIMEOUT_S)
+        await asyncio.wait_for(services.bus.send(type_.topic, key, command, timeout=STORE_TIMEOUT_S), STORE_TIMEOUT_S)
     except (Unavailable, TimeoutError):
         raise Problem(503, "the notification could not be stored (Kafka unreachable); retry",
                       slug="backbone-unavailable", headers={"Retry-After": "5"}) from None
@@ -64,7 +63,7 @@ async def payment_webhook(provider: str, request: Request, services: Services) -
         raise Problem(400, f"malformed notification: {exc!r}", slug="malformed-notification") from None
     if not note.order_id:
         raise Problem(400, "the notification names no order", slug="malformed-notification")
-    await _store(services, PAYMENTS_COMMANDS, note.order_id, WEBHOOK, {
+    await _store(services, PAYMENT_WEBHOOK, note.order_id, {
         "order_id": note.order_id, "provider": provider, "event_id": note.event_id, "outcome": note.outcome,
         "reference": note.reference, "reason": note.reason, "amount": note.amount, "currency": note.currency,
         "transmission_id": note.transmission_id,
@@ -87,7 +86,7 @@ async def carrier_webhook(request: Request, services: Services) -> JSONResponse:
         raise Problem(400, f"notification refused: {exc}", slug="stale-notification") from None
     except (ValueError, KeyError, TypeError) as exc:
         raise Problem(400, f"malformed notification: {exc!r}", slug="malformed-notification") from None
-    await _store(services, LOGISTICS_COMMANDS, data["order_id"], CARRIER_EVENT, {
+    await _store(services, CARRIER_NOTICE, data["order_id"], {
         "order_id": data["order_id"], "event_id": doc["id"], "status": status, "reason": data.get("reason"),
     })
     return JSONResponse({"status": "stored", "event_id": doc["id"]})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import email_validator
 from pydantic import (
@@ -43,6 +43,7 @@ class Contract(BaseModel):
     """Base of every event payload: unknown fields are refused, so typos never pass silently."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    event_type: ClassVar[str]  # set by @event on the registered ones: name the type by its model
 
 
 class Money(Contract):

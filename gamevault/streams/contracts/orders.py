@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import Field
@@ -11,9 +12,17 @@ from gamevault.streams.contracts.common import Contract, Id, Money, Provider
 from gamevault.streams.registry import event
 from gamevault.streams.topics import ORDERS_EVENTS
 
-OrderStatus = Literal[
-    "pending", "stock_reserved", "payment_pending", "paid", "shipping", "completed", "cancelled"
-]
+
+class OrderStatus(StrEnum):
+    """An order's status, in the order its saga moves through them (it never moves backwards)."""
+
+    PENDING = "pending"
+    STOCK_RESERVED = "stock_reserved"
+    PAYMENT_PENDING = "payment_pending"
+    PAID = "paid"
+    SHIPPING = "shipping"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
 
 
 @event("gamevault.orders.cart.item_set", topic=ORDERS_EVENTS, key="buyer_id",

@@ -5,15 +5,16 @@ from hypothesis import strategies as st
 
 from gamevault.domain.ingress import (
     FROM_OPERATOR,
-    SET_STOCK,
-    SUBMIT_REVIEW,
-    UPSERT_PRODUCT,
     Refused,
     Sender,
     admit,
     channel_author,
     channel_review_id,
 )
+from gamevault.streams.contracts import commands
+
+SET_STOCK, SUBMIT_REVIEW, UPSERT_PRODUCT = commands.SET_STOCK.type, commands.SUBMIT_REVIEW.type, \
+    commands.UPSERT_PRODUCT.type
 
 SELLER = Sender("seller", "acme", "seller-a")
 CHANNEL = Sender("reviews", "mag")

@@ -5,7 +5,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gamevault.domain import orders as o
+from gamevault.domain import saga
 from gamevault.domain.orders import Timeouts
+from gamevault.streams.contracts import commands as c
+from gamevault.streams.registry import COMMANDS
 
 T = Timeouts(step_s=10, payment_s=20, delivery_s=100)
 ITEMS = [{"product_id": "p1", "seller_id": "s", "title": "A", "quantity": 2,
@@ -21,9 +24,14 @@ def placed(now=100.0):
     return step.state, step
 
 
+def apply(order, kind, msg, cause, now, t):
+    """A saga reply by its kind (`stock_reserved`...): the typed command it names must exist."""
+    return saga.apply(order, COMMANDS[f"gamevault.orders.saga.{kind}"], msg, cause, now, t)
+
+
 def run(order, messages, now=101.0):
     for n, (kind, msg) in enumerate(messages):
-        step = o.apply(order, kind, {"order_id": "o1", **msg}, f"c-{kind}-{n}", now + n, T)
+        step = apply(order, kind, {"order_id": "o1", **msg}, f"c-{kind}-{n}", now + n, T)
         order = step.state or order
     return order
 
@@ -38,8 +46,8 @@ HAPPY = [("stock_reserved", {"product_id": "p1"}), ("stock_reserved", {"product_
 def test_placement_reserves_every_item_and_totals():
     order, step = placed()
     assert order["status"] == o.PENDING and order["total"] == {"amount": "25.50", "currency": "PEN"}
-    effects = [(e.target, e.type, e.key) for e in step.effects]
-    assert effects == [("catalog", o.RESERVE, "p1"), ("catalog", o.RESERVE, "p2")]
+    effects = [(e.type.topic.module, e.type, e.key) for e in step.commands]
+    assert effects == [("catalog", c.RESERVE_STOCK, "p1"), ("catalog", c.RESERVE_STOCK, "p2")]
     assert [t for t, _ in step.events] == [o.PLACED]
 
 
@@ -63,71 +71,71 @@ def test_happy_path_to_completed_with_timeline():
 def test_each_step_emits_its_event_and_command():
     order, _ = placed()
     order = run(order, HAPPY[:1])
-    step = o.apply(order, "stock_reserved", {"order_id": "o1", "product_id": "p2"}, "c-r2", 102, T)
+    step = apply(order, "stock_reserved", {"order_id": "o1", "product_id": "p2"}, "c-r2", 102, T)
     assert [t for t, _ in step.events] == ["gamevault.orders.order.stock_reserved"]
-    assert [e.type for e in step.effects] == [o.START_PAYMENT]
+    assert [e.type for e in step.commands] == [c.START_PAYMENT]
     final = run(step.state, HAPPY[2:5])
-    step = o.apply(final, "shipment_delivered", {"order_id": "o1"}, "c-del", 110, T)
-    assert [e.type for e in step.effects] == [o.COMMIT, o.COMMIT]
+    step = apply(final, "shipment_delivered", {"order_id": "o1"}, "c-del", 110, T)
+    assert [e.type for e in step.commands] == [c.COMMIT_STOCK, c.COMMIT_STOCK]
 
 
 def test_stock_unavailable_cancels_and_releases_what_was_held():
     order, _ = placed()
     order = run(order, HAPPY[:1])
-    step = o.apply(order, "stock_rejected", {"order_id": "o1", "product_id": "p2", "title": "B"}, "c-rej", 102, T)
+    step = apply(order, "stock_rejected", {"order_id": "o1", "product_id": "p2", "title": "B"}, "c-rej", 102, T)
     assert step.state["status"] == o.CANCELLED and step.state["cancel_reason"].startswith("stock_unavailable")
-    assert [(e.type, e.key) for e in step.effects] == [(o.RELEASE, "p1")]
+    assert [(e.type, e.key) for e in step.commands] == [(c.RELEASE_STOCK, "p1")]
 
 
 def test_a_late_reservation_after_cancellation_is_handed_back():
     order, _ = placed()
     order = run(order, [("stock_rejected", {"product_id": "p1"})])
-    step = o.apply(order, "stock_reserved", {"order_id": "o1", "product_id": "p2"}, "c-late", 103, T)
-    assert step.state is None and [(e.type, e.key) for e in step.effects] == [(o.RELEASE, "p2")]
+    step = apply(order, "stock_reserved", {"order_id": "o1", "product_id": "p2"}, "c-late", 103, T)
+    assert step.state is None and [(e.type, e.key) for e in step.commands] == [(c.RELEASE_STOCK, "p2")]
 
 
 def test_payment_declined_cancels_and_releases():
     order = run(placed()[0], HAPPY[:3])
-    step = o.apply(order, "payment_failed", {"order_id": "o1", "reason": "declined"}, "c-f", 110, T)
+    step = apply(order, "payment_failed", {"order_id": "o1", "reason": "declined"}, "c-f", 110, T)
     assert step.state["status"] == o.CANCELLED and step.state["cancel_reason"] == "payment_failed: declined"
-    assert sorted(e.key for e in step.effects if e.type == o.RELEASE) == ["p1", "p2"]
+    assert sorted(e.key for e in step.commands if e.type == c.RELEASE_STOCK) == ["p1", "p2"]
 
 
 def test_unconfirmed_payment_reconciles_once_then_cancels_and_voids():
     order = run(placed()[0], HAPPY[:3])
     deadline = order["deadline"]
-    step = o.apply(order, "deadline", {"order_id": "o1", "deadline": deadline}, "c-d1", deadline + 1, T)
-    assert [e.type for e in step.effects] == [o.RECONCILE] and step.state["status"] == o.PAYMENT_PENDING
+    step = apply(order, "deadline", {"order_id": "o1", "deadline": deadline}, "c-d1", deadline + 1, T)
+    assert [e.type for e in step.commands] == [c.RECONCILE_PAYMENT] and step.state["status"] == o.PAYMENT_PENDING
     again = step.state
-    step = o.apply(again, "deadline", {"order_id": "o1", "deadline": again["deadline"]}, "c-d2",
+    step = apply(again, "deadline", {"order_id": "o1", "deadline": again["deadline"]}, "c-d2",
                    again["deadline"] + 1, T)
     assert step.state["status"] == o.CANCELLED and step.state["cancel_reason"] == "payment_not_confirmed"
-    assert {e.type for e in step.effects} == {o.RELEASE, o.VOID}
+    assert {e.type for e in step.commands} == {c.RELEASE_STOCK, c.VOID_PAYMENT}
 
 
 def test_a_stale_deadline_changes_nothing():
     order = run(placed()[0], HAPPY[:3])
     stale = {"order_id": "o1", "deadline": order["deadline"] - 5}
-    step = o.apply(order, "deadline", stale, "c-d", order["deadline"] + 1, T)
-    assert step.state is None and not step.effects
+    step = apply(order, "deadline", stale, "c-d", order["deadline"] + 1, T)
+    assert step.state is None and not step.commands
 
 
 def test_shipment_failure_refunds_then_cancels_then_releases():
     order = run(placed()[0], HAPPY[:4])
-    step = o.apply(order, "shipment_failed", {"order_id": "o1", "reason": "undeliverable"}, "c-sf", 120, T)
-    assert step.state["status"] == o.PAID and [e.type for e in step.effects] == [o.REFUND]
-    step = o.apply(step.state, "payment_refunded", {"order_id": "o1"}, "c-ref", 121, T)
+    step = apply(order, "shipment_failed", {"order_id": "o1", "reason": "undeliverable"}, "c-sf", 120, T)
+    assert step.state["status"] == o.PAID and [e.type for e in step.commands] == [c.REFUND_PAYMENT]
+    step = apply(step.state, "payment_refunded", {"order_id": "o1"}, "c-ref", 121, T)
     assert step.state["status"] == o.CANCELLED and step.state["cancel_reason"].startswith("shipment_failed")
-    assert sorted(e.key for e in step.effects if e.type == o.RELEASE) == ["p1", "p2"]
+    assert sorted(e.key for e in step.commands if e.type == c.RELEASE_STOCK) == ["p1", "p2"]
 
 
 def test_a_replayed_message_re_emits_the_same_outputs_and_changes_nothing():
     order, _ = placed()
     order = run(order, HAPPY[:1])
-    first = o.apply(order, "stock_reserved", {"order_id": "o1", "product_id": "p2"}, "same-cause", 102, T)
-    replay = o.apply(first.state, "stock_reserved", {"order_id": "o1", "product_id": "p2"}, "same-cause", 102, T)
+    first = apply(order, "stock_reserved", {"order_id": "o1", "product_id": "p2"}, "same-cause", 102, T)
+    replay = apply(first.state, "stock_reserved", {"order_id": "o1", "product_id": "p2"}, "same-cause", 102, T)
     assert replay.state is None
-    assert replay.events == first.events and replay.effects == first.effects
+    assert replay.events == first.events and replay.commands == first.commands
 
 
 MESSAGES = [*HAPPY, ("payment_failed", {"reason": "x"}), ("stock_rejected", {"product_id": "p1"}),
@@ -142,7 +150,7 @@ def test_disordered_and_duplicated_replies_never_move_twice_or_backwards(picks):
     for n, index in enumerate(picks):
         kind, msg = MESSAGES[index]
         cause = f"c-{index}"  # the same message delivered again has the same id
-        step = o.apply(order, kind, {"order_id": "o1", **msg}, cause, 101 + n, T)
+        step = apply(order, kind, {"order_id": "o1", **msg}, cause, 101 + n, T)
         if step.state is not None:
             assert o.ORDER_RANK[step.state["status"]] >= o.ORDER_RANK[order["status"]]
             if order["status"] in o.FINAL:
