@@ -9,13 +9,11 @@ import asyncio
 import logging
 import os
 import socket
-import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from gamevault.adapters.carrier import Carrier
-from gamevault.adapters.payments import Gateways, build_gateways
+from gamevault.adapters.factory import build_carrier, build_gateways
 from gamevault.agents import catalog as catalog_agents
 from gamevault.agents import ingress as ingress_agents
 from gamevault.agents import logistics as logistics_agents
@@ -28,16 +26,17 @@ from gamevault.agents.app import create_faust_app
 from gamevault.agents.bus import CommandBus
 from gamevault.agents.runtime import Producer
 from gamevault.api.app import create_api
+from gamevault.api.documents import ProductDocuments
 from gamevault.api.security import TokenService
 from gamevault.api.server import ApiServer
+from gamevault.api.services import ApiServices
 from gamevault.broker.partners import Partners
 from gamevault.config import Settings
-from gamevault.domain.identity import ReplicaUserDirectory
-from gamevault.domain.purchases import PurchaseLedger
-from gamevault.tables.definitions import Tables, define_tables
+from gamevault.tables.definitions import define_tables
+from gamevault.tables.directories import PurchaseLedger, ReplicaUserDirectory
+from gamevault.tables.readmodels import ReadModels
 from gamevault.tables.replica import ReplicaService
 from gamevault.tables.spill import process_spill
-from gamevault.tables.views import ReadModels
 
 log = logging.getLogger(__name__)
 
@@ -67,67 +66,30 @@ def selected_agents(spec: frozenset[str]) -> list[str]:
     return [a for a in AGENTS if a in spec]
 
 
-@dataclass
-class Services:
-    """What routes and agents of one worker share (the container FastAPI dependencies read)."""
-
-    settings: Settings
-    app: Any
-    producer: Producer
-    tables: Tables
-    views: ReadModels
-    replicas: ReplicaService
-    bus: CommandBus
-    tokens: TokenService
-    users: ReplicaUserDirectory
-    purchases: PurchaseLedger
-    gateways: Gateways
-    carrier: Carrier
-    partners: Partners
-    worker_id: str
-    documents: Any = None  # set by create_api: cached product documents
-    deadlines: Any = None  # set by the orders agent: live orders' deadlines
-    effects: list[Any] = field(default_factory=list)  # the agents' outside-call runners
-    api_server: ApiServer | None = None
-    started_at: float = field(default_factory=time.time)
-
-    def readiness(self) -> dict[str, Any]:
-        broker_ok = time.monotonic() - self.replicas.last_contact < 15.0
-        recovery = self.app.tables.recovery
-        checks = {  # "tables_recovered" holds trivially on a worker without tables
-            "kafka": broker_ok,
-            "tables_recovered": bool(recovery.completed.is_set()) and not self.app.in_recovery,
-            "read_models": self.replicas.ready.is_set(),
-            "replies": self.bus.ready.is_set(),
-        }
-        sizes = {r.spec.name.split(".")[2]: len(r) for r in self.views.all()}
-        return {"ready": all(checks.values()), "checks": checks, "worker": self.worker_id, "read_models": sizes}
-
-
-def build(settings: Settings, api_port: int | None = None) -> Services:
+def build(settings: Settings, api_port: int | None = None) -> Worker:
+    """Everything one worker runs, built whole before any of it starts."""
     worker_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     app = create_faust_app(settings)
-    producer = Producer(app)
     agents = selected_agents(settings.agents)
-    tables = define_tables(app, {name for agent in agents for name in AGENTS[agent][1]})
     views = ReadModels(None if settings.state_in_memory else process_spill(settings.state_dir))
     replicas = ReplicaService(settings.kafka, views.all())
-    bus = CommandBus(app, settings.kafka, worker_id)
-    tokens = TokenService(settings.secret("jwt-secret"), settings.jwt_issuer, settings.jwt_audience,
-                          settings.jwt_ttl_seconds)
-    users = ReplicaUserDirectory(views, replicas, chaos=settings.chaos)
     gateways = build_gateways(settings)
-    carrier = Carrier(gateways.client, settings.gateway_url("carrier"), settings.secret("carrier-api-key"),
-                      settings.secret("carrier-webhook-secret"))
-    partners = Partners.of(settings)  # sellers' integrations (the API)
-    services = Services(settings, app, producer, tables, views, replicas, bus, tokens, users,
-                        PurchaseLedger(views, replicas), gateways, carrier, partners, worker_id)
+    services = ApiServices(
+        settings=settings, app=app, producer=Producer(app),
+        tables=define_tables(app, {name for agent in agents for name in AGENTS[agent][1]}),
+        views=views, replicas=replicas, bus=CommandBus(app, settings.kafka, worker_id),
+        users=ReplicaUserDirectory(views, replicas, chaos=settings.chaos), purchases=PurchaseLedger(views, replicas),
+        gateways=gateways, carrier=build_carrier(settings, gateways.client), worker_id=worker_id,
+        tokens=TokenService(settings.secret("jwt-secret"), settings.jwt_issuer, settings.jwt_audience,
+                            settings.jwt_ttl_seconds),
+        partners=Partners.of(settings), documents=ProductDocuments(views),
+    )
     for agent in agents:
         AGENTS[agent][0].install(services)
 
-    services.api_server = ApiServer(create_api(services), settings.api_host, api_port or settings.api_port,
-                                    trusted_proxies=settings.trusted_proxies)
-    for dependency in (replicas, bus, services.api_server):
+    api_server = ApiServer(create_api(services), settings.api_host, api_port or settings.api_port,
+                           trusted_proxies=settings.trusted_proxies)
+    for dependency in (replicas, services.bus, api_server):
         app.add_dependency(dependency)
 
     if "users" in agents:
@@ -135,25 +97,36 @@ def build(settings: Settings, api_port: int | None = None) -> Services:
         async def bootstrap_admin() -> None:
             await users_agents.ensure_admin(services)
 
-    return services
+    return Worker(services, api_server)
+
+
+@dataclass(frozen=True)
+class Worker:
+    services: ApiServices
+    api_server: ApiServer
+
+    async def drain(self) -> None:
+        """Before Faust stops the producer: finish HTTP requests, then the outside calls in flight (their
+        results are stored as commands), so neither meets a stopped producer."""
+        await self.api_server.drain()
+        await asyncio.gather(*(runner.drain(timeout=5.0) for runner in self.services.effects))
 
 
 def run(settings: Settings, api_port: int | None = None, loglevel: str = "info") -> None:
     """Run one worker in the foreground until SIGINT/SIGTERM."""
     import uvloop
-    from faust.worker import Worker
+    from faust.worker import Worker as FaustWorker
 
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    class DrainingWorker(Worker):
+    class DrainingWorker(FaustWorker):
         async def on_stop(self) -> None:
-            # Faust stops the app's producer before its dependencies; drain HTTP first, so no
-            # request meets a stopped producer (it would be a 500 instead of the other worker's 2xx).
-            if services.api_server is not None:
-                await services.api_server.drain()
+            # Faust stops the app's producer before its dependencies; drain first, so no request
+            # meets a stopped producer (it would be a 500 instead of the other worker's 2xx).
+            await built.drain()
             await super().on_stop()
 
-    services = build(settings, api_port)
-    worker = DrainingWorker(services.app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    built = build(settings, api_port)
+    worker = DrainingWorker(built.services.app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     # Faust's terminal spinner sets the root logger to DEBUG so every log call can spin it: every
     # aiokafka debug() then builds a LogRecord nobody prints (measured: 22% of a busy worker's CPU).
     worker.spinner = None

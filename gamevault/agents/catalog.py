@@ -6,6 +6,7 @@ from typing import Any
 
 from gamevault.agents.app import raw_topic
 from gamevault.agents.runtime import Context, Dispatcher, apply, reject, stream_agent
+from gamevault.agents.services import AgentServices
 from gamevault.domain import catalog
 from gamevault.domain.decision import saga_reply
 from gamevault.domain.identity import UsersUnavailable
@@ -26,7 +27,7 @@ from gamevault.streams.topics import CATALOG_COMMANDS
 SOURCE = "/gamevault/catalog"
 
 
-def install(services: Any) -> None:
+def install(services: AgentServices) -> None:
     products = services.tables.products
     dispatcher = Dispatcher("catalog", CATALOG_COMMANDS, services.producer, SOURCE)
 

@@ -31,6 +31,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 
 from gamevault import priority, tracing
 from gamevault.agents.runtime import Producer
+from gamevault.agents.services import AgentServices
 from gamevault.domain.ingress import FROM_OPERATOR, Refused, Sender, admit
 from gamevault.kafka_access import KafkaAccess
 from gamevault.metrics import EVENTS_PROCESSED
@@ -56,7 +57,7 @@ METADATA_REFRESH_MS = 3000  # how soon a new partner's topic is consumed
 STAGE = "ingress"
 
 
-def install(services: Any) -> None:
+def install(services: AgentServices) -> None:
     ingress = IngressService(services.settings.kafka, f"{services.settings.app_id}-ingress", services.producer,
                              services.views.partners, services.replicas)
     services.app.add_dependency(ingress)
@@ -122,9 +123,7 @@ class IngressService(mode.Service):
         partner, accepts = partner_of(topic) or (None, None)
         if partner is None or accepts is None:
             return f"{topic} is not an ingress topic"
-        record = self.partners.get(partner)
-        if record is None and await self.replicas.sync():
-            record = self.partners.get(partner)  # added a moment ago through another process
+        record = await self.replicas.fresh(lambda: self.partners.get(partner), timeout=5.0)  # added just now?
         if record is None:
             return f"partner {partner} is not registered (removed?)"
         kind = "seller" if record["kind"] == "seller" else "reviews"

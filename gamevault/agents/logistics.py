@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from gamevault.agents.app import raw_topic
-from gamevault.agents.effects import EffectRunner
 from gamevault.agents.runtime import Context, Dispatcher, apply, reject, stream_agent
+from gamevault.agents.services import AgentServices
 from gamevault.domain import logistics
 from gamevault.domain.decision import Decision
 from gamevault.streams.contracts.commands import CARRIER_NOTICE, CREATE_SHIPMENT, SHIPMENT_RESULTS, TRACK_SHIPMENT
@@ -16,11 +16,10 @@ from gamevault.streams.topics import LOGISTICS_COMMANDS
 SOURCE = "/gamevault/logistics"
 
 
-def install(services: Any) -> None:
+def install(services: AgentServices) -> None:
     table = services.tables.shipments
     carrier = services.carrier
-    effects = EffectRunner(services.producer, SOURCE)
-    services.effects.append(effects)
+    effects = services.effect_runner(SOURCE)
     dispatcher = Dispatcher("logistics", LOGISTICS_COMMANDS, services.producer, SOURCE)
 
     def call(what: str, shipment: dict[str, Any]) -> None:

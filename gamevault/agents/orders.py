@@ -7,10 +7,12 @@ import time
 from typing import Any
 
 from gamevault.agents.app import raw_topic
+from gamevault.agents.deadlines import order_partition
 from gamevault.agents.runtime import Context, Dispatcher, apply, stream_agent
+from gamevault.agents.services import AgentServices
 from gamevault.domain import carts, orders, saga
 from gamevault.domain.decision import Decision
-from gamevault.domain.orders import FINAL, Timeouts
+from gamevault.domain.orders import Timeouts
 from gamevault.metrics import SAGA_TRANSITIONS
 from gamevault.streams.contracts.commands import (
     CANCEL_ORDER,
@@ -23,46 +25,18 @@ from gamevault.streams.contracts.commands import (
 )
 from gamevault.streams.envelope import new_event
 from gamevault.streams.registry import CommandType
-from gamevault.streams.topics import ORDERS_COMMANDS, partition_of
+from gamevault.streams.topics import ORDERS_COMMANDS
 
 log = logging.getLogger(__name__)
 SOURCE = "/gamevault/orders"
 
 
-def order_partition(order_id: str) -> int:
-    return partition_of(order_id.encode(), ORDERS_COMMANDS.partitions)
-
-
-class DeadlineIndex:
-    """The deadlines of this worker's live orders, so the timer never scans the whole table."""
-
-    def __init__(self) -> None:
-        self.deadlines: dict[str, float] = {}
-        self.sent: dict[str, float] = {}
-
-    def track(self, order_id: str, order: dict[str, Any]) -> None:
-        if order["status"] in FINAL or order.get("deadline") is None:
-            self.deadlines.pop(order_id, None)
-            self.sent.pop(order_id, None)
-        else:
-            self.deadlines[order_id] = order["deadline"]
-
-    def due(self, now: float, mine: set[int]) -> list[tuple[str, float]]:
-        out = []
-        for order_id, deadline in self.deadlines.items():
-            if deadline <= now and self.sent.get(order_id) != deadline and order_partition(order_id) in mine:
-                self.sent[order_id] = deadline
-                out.append((order_id, deadline))
-        return out
-
-
-def install(services: Any) -> None:
+def install(services: AgentServices) -> None:
     app, tables, settings = services.app, services.tables, services.settings
     timeouts = Timeouts(step_s=settings.saga_step_timeout_s, payment_s=settings.payment_confirm_timeout_s,
                         delivery_s=settings.delivery_timeout_s)
     dispatcher = Dispatcher("orders", ORDERS_COMMANDS, services.producer, SOURCE)
-    index = DeadlineIndex()
-    services.deadlines = index
+    index = services.deadlines
 
     async def persist(ctx: Context, order_id: str, decision: Decision) -> None:
         """The order's decision, answered with the order as it now stands."""

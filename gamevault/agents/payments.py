@@ -7,8 +7,8 @@ from typing import Any
 
 from gamevault.adapters.retry import PermanentError
 from gamevault.agents.app import raw_topic
-from gamevault.agents.effects import EffectRunner
 from gamevault.agents.runtime import Context, Dispatcher, apply, reject, stream_agent
+from gamevault.agents.services import AgentServices
 from gamevault.domain import payments
 from gamevault.domain.decision import Decision
 from gamevault.streams.contracts.commands import (
@@ -26,11 +26,10 @@ log = logging.getLogger(__name__)
 SOURCE = "/gamevault/payments"
 
 
-def install(services: Any) -> None:
+def install(services: AgentServices) -> None:
     table = services.tables.payments
     gateways = services.gateways
-    effects = EffectRunner(services.producer, SOURCE)
-    services.effects.append(effects)
+    effects = services.effect_runner(SOURCE)
     dispatcher = Dispatcher("payments", PAYMENTS_COMMANDS, services.producer, SOURCE)
 
     def call(what: str, payment: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from gamevault.agents.app import raw_topic
+from gamevault.agents.services import AgentServices
 from gamevault.domain import ratings
 from gamevault.metrics import EVENTS_PROCESSED
 from gamevault.streams.contracts.catalog import RatingChanged
@@ -31,7 +32,7 @@ BATCH, WITHIN_S = 2000, 0.05
 RELEVANT = (ratings.APPROVED.encode(), ratings.RETRACTED.encode())
 
 
-def install(services: Any) -> None:
+def install(services: AgentServices) -> None:
     app = services.app
     writer = BulkWriter(app)
     table, totals_table = services.tables.ratings, services.tables.rating_totals

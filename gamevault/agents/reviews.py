@@ -12,6 +12,7 @@ from typing import Any
 
 from gamevault.agents.app import raw_topic
 from gamevault.agents.runtime import Context, Dispatcher, apply, reject, stream_agent
+from gamevault.agents.services import AgentServices
 from gamevault.domain import comments, reviews
 from gamevault.domain.identity import UsersUnavailable
 from gamevault.domain.reviews import author_key, helpful_vote_key
@@ -30,7 +31,7 @@ from gamevault.streams.topics import REVIEWS_COMMANDS
 SOURCE = "/gamevault/reviews"
 
 
-def install(services: Any) -> None:
+def install(services: AgentServices) -> None:
     table, authors = services.tables.reviews, services.tables.review_authors
     rules = reviews.Rules(services.settings.review_banned_terms, services.settings.auto_approve_reviews)
     dispatcher = Dispatcher("reviews", REVIEWS_COMMANDS, services.producer, SOURCE)

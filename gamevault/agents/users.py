@@ -10,6 +10,7 @@ from typing import Any
 from gamevault.agents.app import raw_topic
 from gamevault.agents.bus import CommandTimeout, Unavailable
 from gamevault.agents.runtime import Context, Dispatcher, apply, stream_agent
+from gamevault.agents.services import AgentServices
 from gamevault.domain import users
 from gamevault.passwords import hash_password, verify_password
 from gamevault.streams.contracts.commands import CHANGE_PASSWORD, REGISTER, REVOKE_TOKENS, UPDATE_PROFILE
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 SOURCE = "/gamevault/users"
 
 
-def install(services: Any) -> None:
+def install(services: AgentServices) -> None:
     tables = services.tables
     dispatcher = Dispatcher("users", USERS_COMMANDS, services.producer, SOURCE)
 
@@ -44,7 +45,7 @@ def admin_user_id(email: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "gamevault:admin:" + users.normalize_email(email)))
 
 
-async def ensure_admin(services: Any) -> None:
+async def ensure_admin(services: AgentServices) -> None:
     """Create (or re-key) the admin account of GAMEVAULT_ADMIN_EMAIL / _PASSWORD; idempotent on every worker."""
     settings = services.settings
     if not (settings.admin_email and settings.admin_password):

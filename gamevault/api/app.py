@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import FastAPI
 
 from gamevault.api import openapi
@@ -24,7 +22,7 @@ from gamevault.api.routers import (
     users,
     webhooks,
 )
-from gamevault.api.views import ProductDocuments
+from gamevault.api.services import ApiServices
 
 API_PREFIX = "/api/v1"
 
@@ -37,13 +35,12 @@ from `POST /api/v1/auth/token`. Money is `{"amount": "59.90", "currency": "PEN"}
 """
 
 
-def create_api(services: Any) -> FastAPI:
+def create_api(services: ApiServices) -> FastAPI:
     settings = services.settings
     api = FastAPI(
         title="GameVault API", version="1.0.0", description=DESCRIPTION,
         docs_url="/docs", redoc_url=None, openapi_url="/openapi.json",
     )
-    services.documents = ProductDocuments(services.views)
     api.state.services = services
     api.state.login_failures = TokenBuckets(Policy("login-failures", settings.token_rate_limit_per_minute))
     api.state.account_failures = TokenBuckets(Policy("account-failures", settings.token_rate_limit_per_minute * 10))

@@ -7,6 +7,7 @@ from typing import Any
 from gamevault import tracing
 from gamevault.agents.bus import CommandTimeout, Unavailable
 from gamevault.api.problems import Problem
+from gamevault.api.services import ApiServices
 from gamevault.streams.envelope import new_event
 from gamevault.streams.registry import CommandType
 
@@ -15,7 +16,7 @@ STATUS = {"conflict": 409, "forbidden": 403, "unauthorized": 403, "not_found": 4
 
 
 async def execute(
-    services: Any, type_: CommandType, key: str, data: dict[str, Any], *,
+    services: ApiServices, type_: CommandType, key: str, data: dict[str, Any], *,
     command_id: str | None = None, timeout: float = 15.0,
 ) -> dict[str, Any]:
     """Request/reply through Kafka (on the command's own topic, keyed by `key`); the reply's data on

@@ -19,7 +19,7 @@ import logging
 import struct
 import time
 from collections.abc import Callable, Iterator, MutableMapping
-from typing import Any
+from typing import Any, TypeVar
 
 import mode
 import orjson
@@ -31,6 +31,8 @@ from gamevault.kafka_access import KafkaAccess
 from gamevault.metrics import REPLICA_LAG
 from gamevault.streams.topics import TopicSpec
 from gamevault.tables.spill import Spill
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -237,6 +239,15 @@ class ReplicaService(mode.Service):
             return await asyncio.wait_for(asyncio.shield(joined), timeout)
         except TimeoutError:
             return False
+
+    async def fresh(self, read: Callable[[], T | None], timeout: float = 3.0) -> T | None:
+        """`read()`, else catch up with the changelogs and `read()` again, else absent (None).
+
+        The one read-after-write lookup: a record written a moment ago through another worker is found."""
+        value = read()
+        if value is None and await self.sync(timeout=timeout):
+            value = read()
+        return value
 
     async def _run_rounds(self) -> None:
         while self._pending_round is not None:

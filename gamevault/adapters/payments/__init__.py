@@ -1,5 +1,5 @@
-"""SP's payment gateways: one interface, three adapters (PayPal, Yape, Plin)."""
+"""SP's payment gateways: one interface, three adapters (PayPal, Yape, Plin); adapters/factory.py builds them."""
 
-from gamevault.adapters.payments.base import Gateways, Notification, PaymentGateway, build_gateways
+from gamevault.adapters.payments.base import Gateways, Notification, PaymentGateway
 
-__all__ = ["Gateways", "Notification", "PaymentGateway", "build_gateways"]
+__all__ = ["Gateways", "Notification", "PaymentGateway"]

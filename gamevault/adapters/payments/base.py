@@ -7,8 +7,6 @@ from typing import Any, Protocol
 
 import httpx
 
-from gamevault.config import Settings
-
 
 @dataclass(frozen=True)
 class StartResult:
@@ -66,20 +64,3 @@ class Gateways:
 
     async def aclose(self) -> None:
         await self.client.aclose()
-
-
-def build_gateways(settings: Settings) -> Gateways:
-    from gamevault.adapters.payments.paypal import PayPal
-    from gamevault.adapters.payments.wallets import Plin, Yape
-
-    client = httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0),
-                               limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
-    return Gateways({
-        "paypal": PayPal(client, settings.gateway_url("paypal"), "gamevault",
-                         settings.secret("paypal-client-secret"), settings.secret("paypal-webhook-id"),
-                         settings.paypal_cert_subject, settings.paypal_cert_pins),
-        "yape": Yape(client, settings.gateway_url("yape"), settings.secret("yape-api-key"),
-                     settings.secret("yape-webhook-secret")),
-        "plin": Plin(client, settings.gateway_url("plin"), settings.secret("plin-api-key"),
-                     settings.secret("plin-webhook-secret")),
-    }, client)

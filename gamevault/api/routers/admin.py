@@ -9,9 +9,10 @@ import orjson
 from fastapi import APIRouter, Query, Response
 
 from gamevault.api.deps import Admin, Services
+from gamevault.api.documents import order_doc
 from gamevault.api.models import OrderPublic, OrderStatus, Page
 from gamevault.api.problems import Problem
-from gamevault.api.routers.orders import JSON, load_order, order_doc, request_cancel
+from gamevault.api.routers.orders import JSON, load_order, request_cancel
 from gamevault.tables.indexes import END, BadCursor
 
 router = APIRouter(prefix="/admin", tags=["operations"])

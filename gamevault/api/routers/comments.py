@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query, Response
 
 from gamevault.api.commands import execute
 from gamevault.api.deps import Admin, CurrentUser, Services
+from gamevault.api.documents import comment_doc
 from gamevault.api.models import (
     CommentCreate,
     CommentPublic,
@@ -26,23 +27,15 @@ from gamevault.api.models import (
 )
 from gamevault.api.problems import Problem
 from gamevault.api.routers.reviews import JSON, load_review
+from gamevault.api.services import ApiServices
 from gamevault.streams.contracts.commands import COMMENT, MODERATE_COMMENT, VOTE
-from gamevault.streams.topics import COMMENTS_TABLE
 from gamevault.tables.indexes import BadCursor
 
 router = APIRouter(tags=["reviews"])
 
 
-def comment_doc(c: dict[str, Any]) -> dict[str, Any]:
-    return {"id": c["comment_id"], "review_id": c["review_id"], "author_id": c["author_id"], "body": c["body"],
-            "status": c["status"], "reason": c.get("reason"), "created_at": c["created_at"],
-            "updated_at": c["updated_at"]}
-
-
-async def load_comment(services: Any, comment_id: str) -> dict[str, Any]:
-    comment = services.views.comments.get(comment_id)
-    if comment is None and await services.replicas.sync(COMMENTS_TABLE.name, 3.0):
-        comment = services.views.comments.get(comment_id)
+async def load_comment(services: ApiServices, comment_id: str) -> dict[str, Any]:
+    comment = await services.replicas.fresh(lambda: services.views.comments.get(comment_id))
     if comment is None:
         raise Problem(404, f"no comment {comment_id}")
     return comment

@@ -4,7 +4,6 @@ cancelling it."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
@@ -12,40 +11,24 @@ from fastapi import APIRouter, Header, Query, Response
 
 from gamevault.api.commands import execute
 from gamevault.api.deps import Buyer, CurrentUser, Services
+from gamevault.api.documents import order_doc, timestamp_iso
 from gamevault.api.models import OrderCreate, OrderPublic, Page, TimelineEntry
 from gamevault.api.problems import Problem
+from gamevault.api.services import ApiServices
 from gamevault.domain.catalog import listed
 from gamevault.domain.identity import Identity
 from gamevault.domain.orders import MAX_ORDER_LINES, fingerprint
 from gamevault.streams.contracts.commands import CANCEL_ORDER, PLACE_ORDER
-from gamevault.streams.envelope import deterministic_id, iso
-from gamevault.streams.topics import ORDERS_TABLE
+from gamevault.streams.envelope import deterministic_id
 from gamevault.tables.indexes import BadCursor
 
 router = APIRouter(prefix="/orders", tags=["cart and orders"])
 JSON = "application/json"
 
 
-def timestamp_iso(ts: float) -> str:
-    return iso(datetime.fromtimestamp(ts, UTC))
-
-
-def order_doc(order: dict[str, Any]) -> dict[str, Any]:
-    """The public view of an order: never the payment fields the buyer typed (approval codes...)."""
-    return {
-        "id": order["order_id"], "buyer_id": order["buyer_id"], "status": order["status"],
-        "cancel_reason": order.get("cancel_reason"), "items": order["items"], "total": order["total"],
-        "payment": {k: order["payment"].get(k) for k in ("provider", "status", "payment_id", "reference")},
-        "shipment": order["shipment"], "shipping_address": order["shipping_address"],
-        "created_at": timestamp_iso(order["created_at"]), "updated_at": timestamp_iso(order["updated_at"]),
-    }
-
-
-async def load_order(services: Any, order_id: str, user: Identity) -> dict[str, Any]:
+async def load_order(services: ApiServices, order_id: str, user: Identity) -> dict[str, Any]:
     """The caller's order; another buyer's order is 404 (its existence is not revealed)."""
-    order = services.views.orders.get(order_id)
-    if order is None and await services.replicas.sync(ORDERS_TABLE.name, 3.0):
-        order = services.views.orders.get(order_id)
+    order = await services.replicas.fresh(lambda: services.views.orders.get(order_id))
     if order is None or (order["buyer_id"] != user.user_id and user.role != "admin"):
         raise Problem(404, f"no order {order_id}")
     return order
@@ -75,9 +58,7 @@ async def place_order(
                       slug="too-many-lines")
     items = []
     for pid, qty in requested.items():
-        product = services.views.products.get(pid)
-        if product is None and await services.replicas.sync(None, 3.0):
-            product = services.views.products.get(pid)
+        product = await services.replicas.fresh(lambda pid=pid: services.views.products.get(pid))
         if product is None:
             raise Problem(422, f"product {pid} does not exist", slug="unknown-product")
         if not listed(product):
@@ -128,7 +109,7 @@ async def timeline(order_id: str, user: CurrentUser, services: Services) -> Resp
     return Response(orjson.dumps(entries), media_type=JSON)
 
 
-async def request_cancel(services: Any, order: dict[str, Any], reason: str) -> Response:
+async def request_cancel(services: ApiServices, order: dict[str, Any], reason: str) -> Response:
     """Ask CCP to cancel: it decides (409 once the shipment exists) and the saga compensates."""
     oid = order["order_id"]
     state = await execute(services, CANCEL_ORDER, oid, {"order_id": oid, "reason": reason})

@@ -11,15 +11,15 @@ from fastapi import APIRouter, Header, Query, Response
 
 from gamevault.api.commands import execute
 from gamevault.api.deps import CurrentUser, Seller, Services
+from gamevault.api.documents import rating_doc, review_doc, user_public_doc
 from gamevault.api.models import Page, PriceParam, ProductCreate, ProductPage, ProductPublic, ProductUpdate, SortOrder
 from gamevault.api.problems import Problem
-from gamevault.api.views import rating_doc, review_doc, user_public_doc
+from gamevault.api.services import ApiServices
 from gamevault.domain.catalog import may_edit
 from gamevault.domain.identity import UsersUnavailable
 from gamevault.streams.contracts.commands import CREATE_PRODUCT, UPDATE_PRODUCT
 from gamevault.streams.contracts.common import Currency
 from gamevault.streams.envelope import deterministic_id
-from gamevault.streams.topics import PRODUCTS_TABLE
 from gamevault.tables.search import BadCursor
 from gamevault.tables.search import Query as SearchQuery
 
@@ -29,11 +29,9 @@ PART_TIMEOUT_S = 0.5
 JSON = "application/json"
 
 
-async def load_product(services: Any, pid: str) -> dict[str, Any]:
+async def load_product(services: ApiServices, pid: str) -> dict[str, Any]:
     """The product, catching up with the changelog before calling it missing."""
-    state = services.views.products.get(pid)
-    if state is None and await services.replicas.sync(PRODUCTS_TABLE.name, 3.0):
-        state = services.views.products.get(pid)
+    state = await services.replicas.fresh(lambda: services.views.products.get(pid))
     if state is None:
         raise Problem(404, f"no product {pid}")
     return state

@@ -10,13 +10,13 @@ from fastapi import APIRouter, Query, Response
 
 from gamevault.api.commands import execute
 from gamevault.api.deps import Admin, Buyer, CurrentUser, Services
+from gamevault.api.documents import review_doc
 from gamevault.api.models import ModerationDecision, Page, ReviewAccepted, ReviewCreate, ReviewPublic, ReviewUpdate
 from gamevault.api.problems import Problem
 from gamevault.api.routers.products import load_product
-from gamevault.api.views import review_doc
+from gamevault.api.services import ApiServices
 from gamevault.domain.reviews import author_key
 from gamevault.streams.contracts.commands import EDIT_REVIEW, MODERATE_REVIEW, RETRACT_REVIEW, SUBMIT_REVIEW
-from gamevault.streams.topics import REVIEWS_TABLE
 from gamevault.tables.indexes import BadCursor
 
 products_router = APIRouter(prefix="/products", tags=["reviews"])
@@ -30,10 +30,8 @@ def accepted(review: dict[str, Any], status: int = 202) -> Response:
                     headers={"Location": f"/api/v1/reviews/{review['review_id']}"})
 
 
-async def load_review(services: Any, review_id: str) -> dict[str, Any]:
-    review = services.views.reviews.get(review_id)
-    if review is None and await services.replicas.sync(REVIEWS_TABLE.name, 3.0):
-        review = services.views.reviews.get(review_id)
+async def load_review(services: ApiServices, review_id: str) -> dict[str, Any]:
+    review = await services.replicas.fresh(lambda: services.views.reviews.get(review_id))
     if review is None:
         raise Problem(404, f"no review {review_id}")
     return review

@@ -14,9 +14,10 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from gamevault.api.deps import Seller, Services
+from gamevault.api.documents import timestamp_iso
 from gamevault.api.models import Money, OrderStatus, Page
 from gamevault.api.problems import Problem
-from gamevault.api.routers.orders import JSON, timestamp_iso
+from gamevault.api.routers.orders import JSON
 from gamevault.money import cents, from_cents
 from gamevault.tables.indexes import BadCursor
 

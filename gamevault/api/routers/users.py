@@ -24,6 +24,7 @@ from gamevault.domain.users import normalize_email
 from gamevault.passwords import hash_password, verify_password
 from gamevault.streams.contracts.commands import CHANGE_PASSWORD, REGISTER, UPDATE_PROFILE
 from gamevault.streams.envelope import iso, utcnow
+from gamevault.streams.registry import CommandType
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -50,7 +51,7 @@ async def me(user: CurrentUser, services: Services) -> UserPrivate:
     return user_private(services.views.users.get(user.email))
 
 
-async def change(services: Services, user: Identity, type_: str, data: dict[str, Any]) -> dict[str, Any]:
+async def change(services: Services, user: Identity, type_: CommandType, data: dict[str, Any]) -> dict[str, Any]:
     """A change of the caller's own account, decided by GU; applied here at once (read your own write)."""
     reply = await execute(services, type_, user.email, {"email": user.email, **data})
     record = services.views.users.get(user.email) or {}

@@ -17,6 +17,7 @@ from gamevault.adapters.signing import InvalidSignature, StaleNotification
 from gamevault.agents.bus import Unavailable
 from gamevault.api.deps import Services
 from gamevault.api.problems import Problem
+from gamevault.api.services import ApiServices
 from gamevault.metrics import WEBHOOKS
 from gamevault.streams.contracts.commands import CARRIER_NOTICE, PAYMENT_WEBHOOK
 from gamevault.streams.envelope import new_event
@@ -27,7 +28,7 @@ MAX_BODY = 64 * 1024
 STORE_TIMEOUT_S = 5.0
 
 
-async def _store(services: Any, type_: CommandType, key: str, data: dict[str, Any]) -> None:
+async def _store(services: ApiServices, type_: CommandType, key: str, data: dict[str, Any]) -> None:
     command = new_event(type_.type, "/gamevault/webhooks", data, subject=key)
     try:
         await asyncio.wait_for(services.bus.send(type_.topic, key, command, timeout=STORE_TIMEOUT_S), STORE_TIMEOUT_S)
