@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gamevault.agents.app import raw_topic
-from gamevault.agents.runtime import Context, Dispatcher, apply, reject, stream_agent
+from gamevault.agents.runtime import Context, apply, reject, stream_agent
 from gamevault.agents.services import AgentServices
 from gamevault.domain import catalog
 from gamevault.domain.decision import saga_reply
@@ -29,7 +29,7 @@ SOURCE = "/gamevault/catalog"
 
 def install(services: AgentServices) -> None:
     products = services.tables.products
-    dispatcher = Dispatcher("catalog", CATALOG_COMMANDS, services.producer, SOURCE)
+    dispatcher = services.dispatcher("catalog", CATALOG_COMMANDS, SOURCE)
 
     async def seller_known(seller_id: str, ctx: Context) -> bool:
         """Seller integrations name their seller; GU is asked whether it is one."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gamevault.agents.app import raw_topic
-from gamevault.agents.runtime import Context, Dispatcher, apply, reject, stream_agent
+from gamevault.agents.runtime import Context, apply, reject, stream_agent
 from gamevault.agents.services import AgentServices
 from gamevault.domain import logistics
 from gamevault.domain.decision import Decision
@@ -20,7 +20,7 @@ def install(services: AgentServices) -> None:
     table = services.tables.shipments
     carrier = services.carrier
     effects = services.effect_runner(SOURCE)
-    dispatcher = Dispatcher("logistics", LOGISTICS_COMMANDS, services.producer, SOURCE)
+    dispatcher = services.dispatcher("logistics", LOGISTICS_COMMANDS, SOURCE)
 
     def call(what: str, shipment: dict[str, Any]) -> None:
         async def perform() -> dict[str, Any]:

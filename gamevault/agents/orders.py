@@ -8,7 +8,7 @@ from typing import Any
 
 from gamevault.agents.app import raw_topic
 from gamevault.agents.deadlines import order_partition
-from gamevault.agents.runtime import Context, Dispatcher, apply, stream_agent
+from gamevault.agents.runtime import Context, apply, stream_agent
 from gamevault.agents.services import AgentServices
 from gamevault.domain import carts, orders, saga
 from gamevault.domain.decision import Decision
@@ -35,7 +35,7 @@ def install(services: AgentServices) -> None:
     app, tables, settings = services.app, services.tables, services.settings
     timeouts = Timeouts(step_s=settings.saga_step_timeout_s, payment_s=settings.payment_confirm_timeout_s,
                         delivery_s=settings.delivery_timeout_s)
-    dispatcher = Dispatcher("orders", ORDERS_COMMANDS, services.producer, SOURCE)
+    dispatcher = services.dispatcher("orders", ORDERS_COMMANDS, SOURCE)
     index = services.deadlines
 
     async def persist(ctx: Context, order_id: str, decision: Decision) -> None:

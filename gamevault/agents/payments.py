@@ -7,7 +7,7 @@ from typing import Any
 
 from gamevault.adapters.retry import PermanentError
 from gamevault.agents.app import raw_topic
-from gamevault.agents.runtime import Context, Dispatcher, apply, reject, stream_agent
+from gamevault.agents.runtime import Context, apply, reject, stream_agent
 from gamevault.agents.services import AgentServices
 from gamevault.domain import payments
 from gamevault.domain.decision import Decision
@@ -30,7 +30,7 @@ def install(services: AgentServices) -> None:
     table = services.tables.payments
     gateways = services.gateways
     effects = services.effect_runner(SOURCE)
-    dispatcher = Dispatcher("payments", PAYMENTS_COMMANDS, services.producer, SOURCE)
+    dispatcher = services.dispatcher("payments", PAYMENTS_COMMANDS, SOURCE)
 
     def call(what: str, payment: dict[str, Any]) -> None:
         gateway = gateways[payment["provider"]]

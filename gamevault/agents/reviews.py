@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from gamevault.agents.app import raw_topic
-from gamevault.agents.runtime import Context, Dispatcher, apply, reject, stream_agent
+from gamevault.agents.runtime import Context, apply, reject, stream_agent
 from gamevault.agents.services import AgentServices
 from gamevault.domain import comments, reviews
 from gamevault.domain.identity import UsersUnavailable
@@ -34,7 +34,7 @@ SOURCE = "/gamevault/reviews"
 def install(services: AgentServices) -> None:
     table, authors = services.tables.reviews, services.tables.review_authors
     rules = reviews.Rules(services.settings.review_banned_terms, services.settings.auto_approve_reviews)
-    dispatcher = Dispatcher("reviews", REVIEWS_COMMANDS, services.producer, SOURCE)
+    dispatcher = services.dispatcher("reviews", REVIEWS_COMMANDS, SOURCE)
 
     async def eligible(data: dict[str, Any], ctx: Context) -> bool:
         try:

@@ -9,7 +9,7 @@ from typing import Any
 
 from gamevault.agents.app import raw_topic
 from gamevault.agents.bus import CommandTimeout, Unavailable
-from gamevault.agents.runtime import Context, Dispatcher, apply, stream_agent
+from gamevault.agents.runtime import Context, apply, stream_agent
 from gamevault.agents.services import AgentServices
 from gamevault.domain import users
 from gamevault.passwords import hash_password, verify_password
@@ -23,7 +23,7 @@ SOURCE = "/gamevault/users"
 
 def install(services: AgentServices) -> None:
     tables = services.tables
-    dispatcher = Dispatcher("users", USERS_COMMANDS, services.producer, SOURCE)
+    dispatcher = services.dispatcher("users", USERS_COMMANDS, SOURCE)
 
     @dispatcher.on(REGISTER)
     async def register(data: dict[str, Any], ctx: Context) -> None:
