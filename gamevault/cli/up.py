@@ -9,7 +9,7 @@ import click
 import httpx
 
 from gamevault.cli.common import guarded, home_option, settings_from
-from gamevault.supervisor import Child, Supervisor, child_env, gamevault_argv
+from gamevault.cli.supervisor import Child, Supervisor, child_env, gamevault_argv
 
 DEMO_ADMIN = "admin@demo.gamevault.test"
 
@@ -78,7 +78,7 @@ def up(home: Path | None, api_port: int | None, kafka_port: int | None, workers:
         if not ready:
             raise click.ClickException(f"no worker became ready in {ready_timeout:.0f}s; see {logs}")
         if demo:
-            from gamevault.demo import seed_demo
+            from gamevault.cli.demo import seed_demo
 
             seed_demo(settings, echo=lambda m: click.echo(m, err=True))
         click.echo(

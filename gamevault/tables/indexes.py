@@ -9,23 +9,19 @@ qualifying (a review that is no longer approved). With a spill the entries are R
 
 from __future__ import annotations
 
-import base64
 import bisect
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
+from gamevault.tables.cursors import BadCursor, decode_cursor, encode_cursor
 from gamevault.tables.replica import TableReplica
 from gamevault.tables.spill import Spill
 
 SEP = "\x00"  # ids and sort strings never hold a NUL
 END = object()  # what a page's `keep` returns to end the listing there (the rest is out of range too)
 _MAX_CURSOR = 256
-
-
-class BadCursor(ValueError):
-    """A cursor this API did not issue (forged, truncated, from another listing)."""
 
 
 def newest_first(seconds: float) -> str:
@@ -41,14 +37,14 @@ def oldest_first(seconds: float) -> str:
     return f"{int(seconds * 1000):014d}"
 
 
-def encode_cursor(entry: str) -> str:
-    return base64.urlsafe_b64encode(entry.encode()).decode().rstrip("=")
+def encode_entry_cursor(entry: str) -> str:
+    return encode_cursor(entry.encode())
 
 
-def decode_cursor(cursor: str) -> str:
+def decode_entry_cursor(cursor: str) -> str:
     try:
-        entry = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
+        entry = decode_cursor(cursor).decode()
+    except UnicodeDecodeError:
         raise BadCursor("the cursor is not one this API issued") from None
     if len(entry) > _MAX_CURSOR or entry.count(SEP) != 1:
         raise BadCursor("the cursor is not one this API issued")
@@ -117,12 +113,12 @@ class OrderedIndex:
              keep: Callable[[str], Any] | None = None) -> tuple[list[Any], str | None]:
         """Up to `limit` of the owner's keys after `cursor` (as `keep(key)` gives them, skipping None, ending
         at END), and the cursor of the next page (None: the last page)."""
-        after = decode_cursor(cursor) if cursor else None
+        after = decode_entry_cursor(cursor) if cursor else None
         out: list[Any] = []
         last = None
         for entry in self._entries(owner, after):
             if len(out) == limit:
-                return out, encode_cursor(last)
+                return out, encode_entry_cursor(last)
             value = entry.rsplit(SEP, 1)[1]
             value = keep(value) if keep is not None else value
             if value is END:

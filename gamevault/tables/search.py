@@ -1,6 +1,6 @@
 """The catalog's search index, kept in memory by every worker from the product and rating replicas.
 
-An inverted index (token -> product ids) answers text queries; sets per platform and genre answer
+An inverted index (tables/text_index.py) answers text queries; sets per platform and genre answer
 the filters; pre-sorted key lists answer the sort orders, walked from the cursor until a page is
 full. Pagination is keyset-based: a cursor is the sort key of the last item served, so pages stay
 stable while products are added.
@@ -8,43 +8,26 @@ stable while products are added.
 
 from __future__ import annotations
 
-import base64
 import bisect
 import heapq
 import math
-import re
-import unicodedata
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import orjson
-
 from gamevault.money import cents
+from gamevault.tables.cursors import decode_key_cursor, encode_key_cursor
 from gamevault.tables.replica import TableReplica
+from gamevault.tables.sorted_keys import SortedKeys
+from gamevault.tables.text_index import TEXT_FIELDS, TextIndex, tokenize
 
 SORTS = ("relevance", "price_asc", "price_desc", "rating_desc", "newest")
-_WORD = re.compile(r"[a-z0-9]+")
 _SMALL_SET = 4000  # below this many candidates, sorting them beats walking a global order
-_MAX_PREFIX_EXPANSION = 64
-_DESCRIPTION_TOKENS = 60
 _MAX_QUERY_TOKENS = 8
-_RANKED_CACHE = 4096  # one-token relevance orders kept, least recently used dropped
 _EMPTY: set[str] = set()
-
-
-class BadCursor(ValueError):
-    pass
-
-
-def tokenize(text: str) -> list[str]:
-    folded = unicodedata.normalize("NFKD", text.lower())
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
-    return _WORD.findall(folded)
-
 
 CURRENCIES = ("PEN", "USD")  # price sorts group by currency in this order, then order by amount
 
@@ -61,49 +44,6 @@ def _rank(currency: str) -> int:
 
 def _ts(value: str) -> float:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-
-
-class SortedKeys:
-    """A list of (key..., id) tuples kept sorted; batches of changes are merged by one re-sort.
-
-    Pending additions and removals cancel each other, so a key added and removed before the next
-    read never reaches the list.
-    """
-
-    def __init__(self) -> None:
-        self.items: list[tuple] = []
-        self._add: set[tuple] = set()
-        self._remove: set[tuple] = set()
-
-    def add(self, key: tuple) -> None:
-        if key in self._remove:
-            self._remove.discard(key)  # it is still in `items`
-        else:
-            self._add.add(key)
-
-    def remove(self, key: tuple) -> None:
-        if key in self._add:
-            self._add.discard(key)  # never reached `items`
-        else:
-            self._remove.add(key)
-
-    def settle(self) -> list[tuple]:
-        if self._add or self._remove:
-            if len(self._add) + len(self._remove) > 64:
-                keep = [k for k in self.items if k not in self._remove] if self._remove else self.items
-                keep.extend(self._add)
-                keep.sort()
-                self.items = keep
-            else:
-                for key in self._remove:
-                    i = bisect.bisect_left(self.items, key)
-                    if i < len(self.items) and self.items[i] == key:
-                        del self.items[i]
-                for key in self._add:
-                    bisect.insort(self.items, key)
-            self._add.clear()
-            self._remove.clear()
-        return self.items
 
 
 @dataclass(frozen=True)
@@ -126,56 +66,10 @@ class Page:
     next_cursor: str | None
 
 
-def encode_cursor(sort: str, key: tuple) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps([sort, list(key)])).decode().rstrip("=")
-
-
-# the key a cursor carries, per sort order: (-score, id), (cents, id), (-cents, id),
-# (unrated, -average, -count, id), (-created timestamp, id); "number" slots take an int or a float
-_KEY_SHAPES: dict[str, tuple[str, ...]] = {
-    "relevance": ("int", "id"), "price_asc": ("int", "int", "id"), "price_desc": ("int", "int", "id"),
-    "rating_desc": ("int", "number", "int", "id"), "newest": ("number", "id"),
-}
-
-
-def _fits(value: object, kind: str) -> bool:
-    if isinstance(value, bool):
-        return False
-    if kind == "id":
-        return isinstance(value, str) and 0 < len(value) <= 64
-    if kind == "int":
-        return isinstance(value, int) and abs(value) < 10**15
-    return isinstance(value, int | float) and math.isfinite(value) and abs(value) < 10**15
-
-
-def decode_cursor(sort: str, cursor: str) -> tuple:
-    """The key a cursor carries, checked against the shape its sort order gives keys: anything else
-    (a forged or truncated cursor) is a BadCursor, never an error deeper in the search."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        cursor_sort, key = orjson.loads(base64.urlsafe_b64decode(padded))
-    except Exception:
-        raise BadCursor("the cursor is not one this API issued") from None
-    if cursor_sort != sort:
-        raise BadCursor("the cursor belongs to another sort order")
-    shape = _KEY_SHAPES.get(sort, ())
-    if not isinstance(key, list) or len(key) != len(shape) or not all(map(_fits, key, shape)):
-        raise BadCursor("the cursor is not one this API issued")
-    return tuple(key)
-
-
 class CatalogIndex:
     def __init__(self, products: TableReplica, ratings: Any) -> None:
         self.products = products
-        self.postings: dict[str, set[str]] = defaultdict(set)  # any field
-        self.fields: tuple[dict[str, set[str]], ...] = (defaultdict(set), defaultdict(set), defaultdict(set))
-        self._doc_tokens: dict[str, tuple[frozenset[str], frozenset[str], frozenset[str]]] = {}
-        self._vocab: list[str] = []
-        # (words of one query token) -> its candidates in (-score, id) order; dropped when a product
-        # with one of those words changes
-        self._ranked: OrderedDict[tuple[str, ...], list[tuple[int, str]]] = OrderedDict()
-        self._ranked_by_word: dict[str, set[tuple[str, ...]]] = defaultdict(set)
-        self._vocab_dirty = False
+        self.text = TextIndex()
         self.by_platform: dict[str, set[str]] = defaultdict(set)
         self.by_genre: dict[str, set[str]] = defaultdict(set)
         self.rating: dict[str, tuple[float, int]] = {}
@@ -193,7 +87,7 @@ class CatalogIndex:
         if new is None and old is None:
             return
         if new is None:
-            self._unindex_text(pid)
+            self.text.remove(pid)
             if old is not None:
                 self.by_platform[old["platform"]].discard(pid)
                 for g in old["genres"]:
@@ -201,27 +95,13 @@ class CatalogIndex:
             for name in self._sorted:
                 self._set_key(name, pid, None)
             return
-        text_changed = old is None or any(
-            old.get(f) != new.get(f) for f in ("title", "description", "genres", "platform")
-        )
-        if text_changed:
-            self._unindex_text(pid)
+        if old is None or any(old.get(f) != new.get(f) for f in TEXT_FIELDS):
+            self.text.remove(pid)
             if old is not None:
                 self.by_platform[old["platform"]].discard(pid)
                 for g in old["genres"]:
                     self.by_genre[g].discard(pid)
-            title = frozenset(tokenize(new["title"]))
-            tags = frozenset(tokenize(" ".join([*new["genres"], new["platform"]])))
-            desc = frozenset(tokenize(new.get("description", ""))[:_DESCRIPTION_TOKENS])
-            self._doc_tokens[pid] = (title, tags, desc)
-            self._forget_ranked(title | tags | desc)
-            for tok in title | tags | desc:
-                if tok not in self.postings:
-                    self._vocab_dirty = True
-                self.postings[tok].add(pid)
-            for field, tokens in zip(self.fields, (title, tags, desc), strict=True):
-                for tok in tokens:
-                    field[tok].add(pid)
+            self.text.add(pid, new)
             self.by_platform[new["platform"]].add(pid)
             for g in new["genres"]:
                 self.by_genre[g].add(pid)
@@ -231,53 +111,6 @@ class CatalogIndex:
             self._set_key("newest", pid, (-_ts(new["created_at"]), pid))
         if pid not in self._sort_key["rating"]:
             self._set_key("rating", pid, self._rating_key(pid))
-
-    def _unindex_text(self, pid: str) -> None:
-        tokens = self._doc_tokens.pop(pid, None)
-        if tokens:
-            self._forget_ranked(tokens[0] | tokens[1] | tokens[2])
-            for tok in tokens[0] | tokens[1] | tokens[2]:
-                ids = self.postings.get(tok)
-                if ids is not None:
-                    ids.discard(pid)
-                    if not ids:
-                        del self.postings[tok]
-                        self._vocab_dirty = True
-            for field, field_tokens in zip(self.fields, tokens, strict=True):
-                for tok in field_tokens:
-                    ids = field.get(tok)
-                    if ids is not None:
-                        ids.discard(pid)
-                        if not ids:
-                            del field[tok]
-
-    def _forget_ranked(self, words: Iterable[str]) -> None:
-        for word in words:
-            for key in self._ranked_by_word.pop(word, ()):
-                self._ranked.pop(key, None)
-
-    def _ranked_ids(self, words: list[str]) -> list[tuple[int, str]]:
-        """Every product matching one query token, best first: title 3, tag 2, description 1, then id."""
-        key = tuple(words)
-        ranked = self._ranked.get(key)
-        if ranked is not None:
-            self._ranked.move_to_end(key)
-            return ranked
-        title, tags = self._union(self.fields[0], words), self._union(self.fields[1], words)
-        ranked = sorted((-3 if pid in title else -2 if pid in tags else -1, pid)
-                        for pid in self._union(self.postings, words))
-        self._ranked[key] = ranked
-        for word in words:
-            self._ranked_by_word[word].add(key)
-        if len(self._ranked) > _RANKED_CACHE:
-            old_key, _ = self._ranked.popitem(last=False)
-            for word in old_key:
-                keys = self._ranked_by_word.get(word)
-                if keys is not None:
-                    keys.discard(old_key)
-                    if not keys:
-                        del self._ranked_by_word[word]
-        return ranked
 
     def _rating_key(self, pid: str) -> tuple:
         avg, count = self.rating.get(pid, (0.0, 0))
@@ -302,33 +135,8 @@ class CatalogIndex:
             self._sorted[name].add(key)
 
     # ---- queries ----------------------------------------------------------------------------
-    def _words(self, token: str, prefix: bool) -> list[str]:
-        """The indexed words a query token stands for: itself, and as the last token its completions."""
-        if not prefix or len(token) < 2:
-            return [token]
-        if self._vocab_dirty:
-            self._vocab = sorted(self.postings)
-            self._vocab_dirty = False
-        words = [token]
-        i = bisect.bisect_left(self._vocab, token)
-        for word in self._vocab[i:i + _MAX_PREFIX_EXPANSION]:
-            if not word.startswith(token):
-                break
-            if word != token:
-                words.append(word)
-        return words
-
-    @staticmethod
-    def _union(index: dict[str, set[str]], words: list[str]) -> set[str]:
-        if len(words) == 1:
-            return index.get(words[0], _EMPTY)
-        out: set[str] = set()
-        for word in words:
-            out |= index.get(word, _EMPTY)
-        return out
-
     def _candidates(self, query: Query, expanded: list[list[str]]) -> set[str] | None:
-        sets: list[set[str]] = [self._union(self.postings, words) for words in expanded]
+        sets: list[set[str]] = [self.text.matching(words) for words in expanded]
         if query.platform:
             sets.append(self.by_platform.get(query.platform, _EMPTY))
         if query.genre:
@@ -344,22 +152,6 @@ class CatalogIndex:
             if not result:
                 break
         return result
-
-    def _score_buckets(self, candidates: set[str], expanded: list[list[str]]) -> dict[int, set[str]]:
-        """score -> products, by set algebra (C speed): per token, title 3, tag 2, description 1."""
-        buckets: dict[int, set[str]] = {0: candidates}
-        for words in expanded:
-            title, tags = self._union(self.fields[0], words), self._union(self.fields[1], words)
-            split: dict[int, set[str]] = defaultdict(set)
-            for score, ids in buckets.items():
-                in_title = ids & title
-                in_tags = (ids - in_title) & tags
-                rest = ids - in_title - in_tags  # matched the description (every candidate matched somewhere)
-                for add, part in ((3, in_title), (2, in_tags), (1, rest)):
-                    if part:
-                        split[score + add] |= part
-            buckets = split
-        return buckets
 
     def _passes(self, pid: str, query: Query, min_cents: int | None, max_cents: int | None) -> bool:
         if min_cents is not None or max_cents is not None:
@@ -403,11 +195,11 @@ class CatalogIndex:
     def search(self, query: Query) -> Page:
         tokens = tokenize(query.q or "")[:_MAX_QUERY_TOKENS]
         sort = query.sort if (query.sort != "relevance" or tokens) else "newest"
-        after = decode_cursor(sort, query.cursor) if query.cursor else None
+        after = decode_key_cursor(sort, query.cursor) if query.cursor else None
         # bounds may have any precision: 10.005 as a minimum starts at 10.01
         min_cents = math.ceil(query.min_price * 100) if query.min_price is not None else None
         max_cents = math.floor(query.max_price * 100) if query.max_price is not None else None
-        expanded = [self._words(tok, prefix=(n == len(tokens) - 1)) for n, tok in enumerate(tokens)]
+        expanded = [self.text.words(tok, prefix=(n == len(tokens) - 1)) for n, tok in enumerate(tokens)]
         candidates = self._candidates(query, expanded)
         limit = query.limit
         filtered = min_cents is not None or max_cents is not None or query.min_rating is not None
@@ -415,7 +207,7 @@ class CatalogIndex:
             if filtered:
                 candidates = {pid for pid in candidates if self._passes(pid, query, min_cents, max_cents)}
             if sort == "relevance" and len(expanded) == 1:  # one token: walk its cached order
-                ranked = self._ranked_ids(expanded[0])
+                ranked = self.text.ranked(expanded[0])
                 start = bisect.bisect_right(ranked, after) if after is not None else 0
                 page = []
                 for i in range(start, len(ranked)):
@@ -424,7 +216,7 @@ class CatalogIndex:
                         if len(page) > limit:
                             break
             elif sort == "relevance":
-                page = self._top_by_score(self._score_buckets(candidates, expanded), after, limit + 1)
+                page = self._top_by_score(self.text.score_buckets(candidates, expanded), after, limit + 1)
             else:
                 keyed = ((self._key(sort, pid), pid) for pid in candidates)
                 if after is not None:
@@ -442,7 +234,7 @@ class CatalogIndex:
                     break
         more = len(page) > limit
         page = page[:limit]
-        next_cursor = encode_cursor(sort, page[-1][0]) if more and page else None
+        next_cursor = encode_key_cursor(sort, page[-1][0]) if more and page else None
         return Page([pid for _, pid in page], next_cursor)
 
     @staticmethod
@@ -462,13 +254,13 @@ class CatalogIndex:
         return page
 
     def count(self) -> int:
-        return len(self._doc_tokens)
+        return len(self.text)
 
     def ids(self) -> Iterable[str]:
-        return self._doc_tokens.keys()
+        return self.text.ids()
 
     def rating_of(self, pid: str) -> tuple[float, int] | None:
         return self.rating.get(pid)
 
     def stats(self) -> dict[str, Any]:
-        return {"products": self.count(), "tokens": len(self.postings)}
+        return {"products": self.count(), "tokens": len(self.text.postings)}

@@ -13,7 +13,8 @@ from gamevault.api.documents import order_doc
 from gamevault.api.models import OrderPublic, OrderStatus, Page
 from gamevault.api.problems import Problem
 from gamevault.api.routers.orders import JSON, load_order, request_cancel
-from gamevault.tables.indexes import END, BadCursor
+from gamevault.tables.cursors import BadCursor
+from gamevault.tables.indexes import END
 
 router = APIRouter(prefix="/admin", tags=["operations"])
 ALL = "*"  # the orders index lists every order under this owner too

@@ -29,7 +29,7 @@ from gamevault.api.problems import Problem
 from gamevault.api.routers.reviews import JSON, load_review
 from gamevault.api.services import ApiServices
 from gamevault.streams.contracts.commands import COMMENT, MODERATE_COMMENT, VOTE
-from gamevault.tables.indexes import BadCursor
+from gamevault.tables.cursors import BadCursor
 
 router = APIRouter(tags=["reviews"])
 

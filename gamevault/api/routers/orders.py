@@ -20,7 +20,7 @@ from gamevault.domain.identity import Identity
 from gamevault.domain.orders import MAX_ORDER_LINES, fingerprint
 from gamevault.streams.contracts.commands import CANCEL_ORDER, PLACE_ORDER
 from gamevault.streams.envelope import deterministic_id
-from gamevault.tables.indexes import BadCursor
+from gamevault.tables.cursors import BadCursor
 
 router = APIRouter(prefix="/orders", tags=["cart and orders"])
 JSON = "application/json"

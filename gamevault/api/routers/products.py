@@ -20,7 +20,7 @@ from gamevault.domain.identity import UsersUnavailable
 from gamevault.streams.contracts.commands import CREATE_PRODUCT, UPDATE_PRODUCT
 from gamevault.streams.contracts.common import Currency
 from gamevault.streams.envelope import deterministic_id
-from gamevault.tables.search import BadCursor
+from gamevault.tables.cursors import BadCursor
 from gamevault.tables.search import Query as SearchQuery
 
 router = APIRouter(prefix="/products", tags=["catalog"])

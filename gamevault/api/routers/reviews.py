@@ -17,7 +17,7 @@ from gamevault.api.routers.products import load_product
 from gamevault.api.services import ApiServices
 from gamevault.domain.reviews import author_key
 from gamevault.streams.contracts.commands import EDIT_REVIEW, MODERATE_REVIEW, RETRACT_REVIEW, SUBMIT_REVIEW
-from gamevault.tables.indexes import BadCursor
+from gamevault.tables.cursors import BadCursor
 
 products_router = APIRouter(prefix="/products", tags=["reviews"])
 router = APIRouter(prefix="/reviews", tags=["reviews"])

@@ -19,7 +19,7 @@ from gamevault.api.models import Money, OrderStatus, Page
 from gamevault.api.problems import Problem
 from gamevault.api.routers.orders import JSON
 from gamevault.money import cents, from_cents
-from gamevault.tables.indexes import BadCursor
+from gamevault.tables.cursors import BadCursor
 
 router = APIRouter(prefix="/seller", tags=["catalog"])
 

@@ -5,7 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gamevault.streams import topics as t
-from gamevault.tables.indexes import BadCursor, OrderedIndex, encode_cursor, newest_first
+from gamevault.tables.cursors import BadCursor
+from gamevault.tables.indexes import OrderedIndex, encode_entry_cursor, newest_first
 from gamevault.tables.replica import TableReplica
 from gamevault.tables.spill import Spill
 
@@ -48,8 +49,8 @@ def test_pages_walk_every_order_of_a_buyer_newest_first_exactly_once(tmp_path_fa
             assert walked == expected
 
 
-@pytest.mark.parametrize("cursor", ["!!!", encode_cursor("no-separator"), encode_cursor("x" * 300 + "\x00y"),
-                                    "AAAA" * 80])
+@pytest.mark.parametrize("cursor", ["!!!", encode_entry_cursor("no-separator"),
+                                    encode_entry_cursor("x" * 300 + "\x00y"), "AAAA" * 80])
 def test_a_forged_cursor_is_refused(cursor):
     _, index = orders_index(None)
     with pytest.raises(BadCursor):

@@ -9,8 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gamevault.streams import topics as t
+from gamevault.tables.cursors import BadCursor
 from gamevault.tables.replica import TableReplica
-from gamevault.tables.search import BadCursor, CatalogIndex, Query, tokenize
+from gamevault.tables.search import CatalogIndex, Query, tokenize
 
 
 def product(pid, title, price="10.00", platform="pc", genres=("action",), created="2026-01-01T00:00:00Z",

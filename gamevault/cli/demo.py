@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 
+from gamevault.cli.demo_community import seed_community
+from gamevault.cli.demo_traffic import run_traffic
 from gamevault.config import Settings
-from gamevault.demo_community import seed_community
-from gamevault.demo_traffic import run_traffic
 
 DEMO_PASSWORD = "demo-password-1"
 SELLERS = ["PixelForge Store", "Lima Retro Games", "Andes Digital", "Cusco Collectibles", "Arequipa Arcade"]
