@@ -27,7 +27,8 @@ from kafka.admin import (
     UserScramCredentialUpsertion,
 )
 
-from gamevault.kafka_access import PLATFORM, SCRAM_MECHANISM
+from gamevault.broker.admin import admin_client
+from gamevault.kafka_access import PLATFORM, SCRAM_MECHANISM, KafkaAccess
 
 OWNED_PREFIX = "gamevault"  # topics, groups and transactional ids the platform owns
 
@@ -100,3 +101,12 @@ def delete_user(admin: KafkaAdminClient, user: str, mechanism: str = SCRAM_MECHA
     errors = admin.alter_user_scram_credentials([UserScramCredentialDeletion(user, mechanism)])
     if errors.get(user) and "not found" not in errors[user].lower() and "no credential" not in errors[user].lower():
         raise RuntimeError(f"the broker refused to delete {user}: {errors[user]}")
+
+
+def grant_platform(access: KafkaAccess, principal: str = PLATFORM) -> None:
+    """The platform's ACLs (acls.py), granted by the operator (`access`): idempotent and cheap."""
+    admin = admin_client(access)
+    try:
+        grant(admin, platform_acls(principal))
+    finally:
+        admin.close()

@@ -112,3 +112,18 @@ def _name(described: dict) -> str:  # kafka-python 3 says "name", 2.x said "topi
 
 def _leader(partition: dict) -> int:
     return partition.get("leader_id", partition.get("leader", -1))
+
+
+def metadata_ok(access: KafkaAccess, timeout_s: float = 3.0) -> bool:
+    """True when the broker answers a metadata request (not just an open port)."""
+    try:
+        admin = KafkaAdminClient(**access.kafka_python(), request_timeout_ms=int(timeout_s * 1000),
+                                 client_id="gamevault-probe")
+    except (KafkaError, OSError, ValueError):
+        return False
+    try:
+        return bool(admin.describe_cluster().get("brokers"))
+    except (KafkaError, OSError, ValueError):
+        return False
+    finally:
+        admin.close()

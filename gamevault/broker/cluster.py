@@ -11,7 +11,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from gamevault.broker.local import LocalKafka, _cluster_id, grant_platform
+from gamevault.broker.acls import grant_platform
+from gamevault.broker.local import LocalKafka, new_cluster_id
 from gamevault.broker.ports import free_port
 from gamevault.broker.security import LocalSecurity
 from gamevault.kafka_access import OPERATOR, PLATFORM, KafkaAccess
@@ -33,7 +34,7 @@ class LocalCluster:
     def __init__(self, home: Path, nodes: int = 3, *, libs_dir: Path | None = None, heap: str = "384m") -> None:
         ports = [free_port(span=4) for _ in range(nodes)]
         voters = ",".join(f"{n + 1}@127.0.0.1:{port + 1}" for n, port in enumerate(ports))
-        cluster_id = _cluster_id()
+        cluster_id = new_cluster_id()
         config = dict(REPLICATED) if nodes >= 3 else {}
         self.security = LocalSecurity(Path(home) / "secrets", Path(home) / "tls")
         self.nodes = [

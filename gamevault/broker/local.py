@@ -20,12 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gamevault.broker import jars
-from gamevault.broker.ports import BrokerError, free_port, port_open
+from gamevault.broker.acls import grant_platform
+from gamevault.broker.admin import metadata_ok
+from gamevault.broker.ports import BrokerError, free_port, pid_alive, port_open, reap
 from gamevault.broker.security import LocalSecurity
 from gamevault.kafka_access import OPERATOR, PLATFORM, KafkaAccess, LocalPorts
 from gamevault.secret_files import private_dir, write_private
 
-__all__ = ["BrokerError", "BrokerStatus", "LocalKafka", "free_port", "metadata_ok", "port_open"]
+__all__ = ["BrokerError", "BrokerStatus", "LocalKafka", "free_port", "port_open"]
 
 _LOG4J2 = """Configuration:
   Appenders:
@@ -66,21 +68,7 @@ class BrokerStatus:
         )
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie child counts as gone
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(") ", 1)[1][0] != "Z"
-    except OSError:
-        return True
-
-
-def _cluster_id() -> str:
+def new_cluster_id() -> str:
     while True:  # Kafka's own Uuid.randomUuid() also refuses ids that start with '-'
         value = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         if not value.startswith("-"):
@@ -209,7 +197,7 @@ class LocalKafka:
             return
         private_dir(self.data_dir)
         cmd = [java, "-cp", self._classpath(), "kafka.tools.StorageTool", "format",
-               "-t", self.cluster_id or _cluster_id(), "-c", str(config), "--ignore-formatted",
+               "-t", self.cluster_id or new_cluster_id(), "-c", str(config), "--ignore-formatted",
                *self.security.format_args()]
         proc = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
         if proc.returncode != 0:  # its stdout lists the SCRAM records: show only the error
@@ -225,7 +213,7 @@ class LocalKafka:
 
     def status(self) -> BrokerStatus:
         state = self._read_state()
-        if state and _pid_alive(state["pid"]) and port_open(state["port"]):
+        if state and pid_alive(state["pid"]) and port_open(state["port"]):
             return BrokerStatus(True, state["pid"], state["port"], state.get("version"), self.data_dir)
         return BrokerStatus(False, None, self.port, self.version(), self.data_dir)
 
@@ -293,21 +281,21 @@ class LocalKafka:
     def stop(self, timeout: float = 60.0, echo=print) -> bool:
         """SIGTERM (a controlled shutdown), wait; SIGKILL only if it does not go in time."""
         state = self._read_state()
-        if not state or not _pid_alive(state["pid"]):
+        if not state or not pid_alive(state["pid"]):
             self.state_file.unlink(missing_ok=True)
             return False
         pid = state["pid"]
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while _pid_alive(pid) and time.monotonic() < deadline:
+        while pid_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.1)
-            _reap(pid)
-        if _pid_alive(pid):
+            reap(pid)
+        if pid_alive(pid):
             echo(f"Kafka (pid {pid}) did not stop in {timeout:.0f}s; killing it")
             os.kill(pid, signal.SIGKILL)
-            while _pid_alive(pid):
+            while pid_alive(pid):
                 time.sleep(0.05)
-                _reap(pid)
+                reap(pid)
         while port_open(state["port"]):
             time.sleep(0.05)
         self.state_file.unlink(missing_ok=True)
@@ -316,45 +304,8 @@ class LocalKafka:
     def kill(self) -> None:
         """SIGKILL, for fault-injection tests."""
         state = self._read_state()
-        if state and _pid_alive(state["pid"]):
+        if state and pid_alive(state["pid"]):
             os.kill(state["pid"], signal.SIGKILL)
-            while _pid_alive(state["pid"]):
+            while pid_alive(state["pid"]):
                 time.sleep(0.05)
-                _reap(state["pid"])
-
-
-def _reap(pid: int) -> None:
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
-
-
-def grant_platform(access: KafkaAccess, principal: str = PLATFORM) -> None:
-    """The platform's ACLs (acls.py), granted by the operator (`access`): idempotent and cheap."""
-    from gamevault.broker.acls import grant, platform_acls
-    from gamevault.broker.admin import admin_client
-
-    admin = admin_client(access)
-    try:
-        grant(admin, platform_acls(principal))
-    finally:
-        admin.close()
-
-
-def metadata_ok(access: KafkaAccess, timeout_s: float = 3.0) -> bool:
-    """True when the broker answers a metadata request (not just an open port)."""
-    from kafka import KafkaAdminClient
-    from kafka.errors import KafkaError
-
-    try:
-        admin = KafkaAdminClient(**access.kafka_python(), request_timeout_ms=int(timeout_s * 1000),
-                                 client_id="gamevault-probe")
-    except (KafkaError, OSError, ValueError):
-        return False
-    try:
-        return bool(admin.describe_cluster().get("brokers"))
-    except (KafkaError, OSError, ValueError):
-        return False
-    finally:
-        admin.close()
+                reap(state["pid"])

@@ -74,7 +74,7 @@ def install(home: Path | None) -> None:
 def grant(home: Path | None, kafka_port: int | None) -> None:
     """Grant the platform principal its ACLs (what it owns: gamevault* topics, groups, transactional ids),
     as the operator. The local broker does it at every start; run it once on a cluster of your own."""
-    from gamevault.broker.local import grant_platform
+    from gamevault.broker.acls import grant_platform
 
     settings = settings_from(home, kafka_port)
     principal = settings.kafka.username or PLATFORM

@@ -4,8 +4,7 @@ import os
 import subprocess
 import sys
 
-from gamevault.broker.local import _pid_alive
-from gamevault.broker.ports import free_port, port_open
+from gamevault.broker.ports import free_port, pid_alive, port_open
 
 
 def gamevault(*args, env):
@@ -41,7 +40,7 @@ def test_start_status_stop_leaves_nothing_behind(tmp_path, kafka_jars):
 
     stop = gamevault("kafka", "stop", env=env)
     assert stop.returncode == 0 and "kafka stopped" in stop.stdout
-    assert not _pid_alive(pid)  # terminated (a zombie only if this PID 1 does not reap orphans)
+    assert not pid_alive(pid)  # terminated (a zombie only if this PID 1 does not reap orphans)
     assert not port_open(port) and not port_open(port + 1)
     assert gamevault("kafka", "status", env=env).returncode == 1
 
