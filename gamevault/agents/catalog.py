@@ -42,26 +42,19 @@ def install(services: AgentServices) -> None:
             return False
         return True
 
-    @dispatcher.on(CREATE_PRODUCT)
-    async def create(data: dict[str, Any], ctx: Context) -> None:
-        pid = data["product_id"]
-        await apply(ctx, products, pid, catalog.create(products.get(pid), data, ctx.event.id, iso(ctx.event.time)))
-
-    @dispatcher.on(UPDATE_PRODUCT)
-    async def update(data: dict[str, Any], ctx: Context) -> None:
-        pid = data["product_id"]
-        await apply(ctx, products, pid, catalog.update(products.get(pid), data, ctx.event.id, iso(ctx.event.time)))
-
-    @dispatcher.on(UPSERT_PRODUCT)
-    async def upsert(data: dict[str, Any], ctx: Context) -> None:
-        if await seller_known(data["seller_id"], ctx):
+    def product_handler(decide: Any, seller_checked: bool = False) -> Any:
+        async def handle(data: dict[str, Any], ctx: Context) -> None:
+            if seller_checked and not await seller_known(data["seller_id"], ctx):
+                return
             pid = data["product_id"]
-            await apply(ctx, products, pid, catalog.upsert(products.get(pid), data, ctx.event.id, iso(ctx.event.time)))
+            await apply(ctx, products, pid, decide(products.get(pid), data, ctx.event.id, iso(ctx.event.time)))
 
-    @dispatcher.on(SET_STOCK)
-    async def set_stock(data: dict[str, Any], ctx: Context) -> None:
-        pid = data["product_id"]
-        await apply(ctx, products, pid, catalog.set_stock(products.get(pid), data, ctx.event.id, iso(ctx.event.time)))
+        return handle
+
+    dispatcher.on(CREATE_PRODUCT)(product_handler(catalog.create))
+    dispatcher.on(UPDATE_PRODUCT)(product_handler(catalog.update))
+    dispatcher.on(UPSERT_PRODUCT)(product_handler(catalog.upsert, seller_checked=True))  # seller integrations
+    dispatcher.on(SET_STOCK)(product_handler(catalog.set_stock))
 
     reservations = services.tables.reservations
 

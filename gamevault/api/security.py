@@ -1,4 +1,4 @@
-"""Passwords (Argon2id) and access tokens (JWT, HS256 pinned)."""
+"""Access tokens (JWT, HS256 pinned); password hashing is gamevault/passwords.py, importable by every layer."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from gamevault.domain.decision import Decision
-from gamevault.domain.reviews import APPROVED, PENDING, REJECTED, Rules
+from gamevault.domain.reviews import APPROVED, PENDING, REJECTED, Rules, not_moderatable
 from gamevault.streams.contracts.reviews import CommentApproved, CommentRejected, CommentSubmitted, ReviewVoted
 
 SUBMITTED_T, APPROVED_T = CommentSubmitted.event_type, CommentApproved.event_type
@@ -42,12 +42,9 @@ def submit(existing: dict[str, Any] | None, review: dict[str, Any] | None, cmd: 
 
 
 def moderate(c: dict[str, Any] | None, decision: str, reason: str, moderator: str, cause: str, at: str) -> Decision:
-    if c is None:
-        return Decision.refuse("not_found", "no such comment")
-    if c.get("last_cause") == cause:
-        return Decision(reply=c)
-    if c["status"] != PENDING:
-        return Decision.refuse("conflict", f"the comment is {c['status']}, not pending moderation")
+    if (refused := not_moderatable(c, "comment", cause)) is not None:
+        return refused
+    assert c is not None
     approve = decision == "approve"
     state = {**c, "status": APPROVED if approve else REJECTED, "reason": None if approve else reason,
              "updated_at": at, "version": c["version"] + 1, "last_cause": cause}

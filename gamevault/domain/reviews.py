@@ -103,13 +103,22 @@ def submit(existing_id: str | None, existing: dict[str, Any] | None, cmd: dict[s
     return Decision(state=review, events=events, reply=review)
 
 
+def not_moderatable(record: dict[str, Any] | None, what: str, cause: str) -> Decision | None:
+    """Why a review or comment cannot be moderated by this command (None: it can): absent, this very
+    command again (the same answer), or not pending."""
+    if record is None:
+        return Decision.refuse("not_found", f"no such {what}")
+    if record.get("last_cause") == cause:
+        return Decision(reply=record)
+    if record["status"] != PENDING:
+        return Decision.refuse("conflict", f"the {what} is {record['status']}, not pending moderation")
+    return None
+
+
 def moderate(r: dict[str, Any] | None, decision: str, reason: str, moderator: str, cause: str, at: str) -> Decision:
-    if r is None:
-        return Decision.refuse("not_found", "no such review")
-    if r.get("last_cause") == cause:
-        return Decision(reply=r)
-    if r["status"] != PENDING:
-        return Decision.refuse("conflict", f"the review is {r['status']}, not pending moderation")
+    if (refused := not_moderatable(r, "review", cause)) is not None:
+        return refused
+    assert r is not None
     base = {**r, "updated_at": at, "version": r["version"] + 1, "last_cause": cause}
     if decision == "approve":
         state = _publish(base, at)
