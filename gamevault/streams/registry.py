@@ -57,13 +57,6 @@ def lookup(type_: str) -> EventType | None:
     return REGISTRY.get(type_)
 
 
-def load_all() -> dict[str, EventType]:
-    """Import every contracts module so the registry is complete."""
-    from gamevault.streams import contracts  # noqa: F401  (registration by import)
-
-    return REGISTRY
-
-
 @dataclass(frozen=True)
 class CommandType:
     """An internal command (or saga reply): its CloudEvent type and the one topic that carries it."""

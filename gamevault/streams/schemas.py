@@ -12,8 +12,9 @@ from typing import Any
 import orjson
 import yaml
 
+from gamevault.streams.contracts import load_all
 from gamevault.streams.envelope import CloudEvent
-from gamevault.streams.registry import EventType, load_all
+from gamevault.streams.registry import EventType
 from gamevault.streams.topics import CATALOGUE, PARTNER_INGRESS, Kind, TopicSpec, partner_topic
 
 SCHEMA_BASE = "https://gamevault.dev/schemas/"

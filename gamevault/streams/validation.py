@@ -12,8 +12,9 @@ from enum import StrEnum
 import orjson
 from pydantic import BaseModel, ValidationError
 
+from gamevault.streams.contracts import load_all
 from gamevault.streams.envelope import CloudEvent
-from gamevault.streams.registry import EventType, load_all
+from gamevault.streams.registry import EventType
 from gamevault.streams.topics import TopicSpec
 
 

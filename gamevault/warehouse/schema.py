@@ -19,8 +19,8 @@ from typing import Any
 import pyarrow as pa
 from pydantic import BaseModel
 
+from gamevault.streams.contracts import load_all
 from gamevault.streams.contracts.common import Money
-from gamevault.streams.registry import load_all
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 DECIMAL = pa.decimal128(12, 2)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 
+from gamevault.streams.contracts.orders import OrderStatus
 from gamevault.warehouse.lake import Lake, Snapshot
 from gamevault.warehouse.schema import empty_select
 
@@ -51,8 +52,9 @@ def _files(files: list[str]) -> str:
 
 
 # ---- the orders accumulating snapshot ------------------------------------------------------------------
-MILESTONES = {"stock_reserved": "stock_reserved_at", "payment_pending": "payment_pending_at", "paid": "paid_at",
-              "shipping": "shipped_at", "completed": "completed_at", "cancelled": "cancelled_at"}
+# each status the saga enters after placement -> its timestamp column in orders_snapshot
+MILESTONES = {status.value: "shipped_at" if status == OrderStatus.SHIPPING else f"{status.value}_at"
+              for status in OrderStatus if status != OrderStatus.PENDING}
 ORDER_TYPES = (ORD + "placed", *(ORD + m for m in MILESTONES))
 
 

@@ -12,7 +12,7 @@ import orjson
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from gamevault.streams.registry import load_all
+from gamevault.streams.contracts import load_all
 
 INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 JSON_SCALARS = st.none() | st.booleans() | INT64 | st.floats(allow_nan=False) | st.text(max_size=20)

@@ -72,7 +72,7 @@ async def summary(seller: Seller, services: Services) -> SalesSummary:
     completed, units, revenue = 0, 0, {}
     for order_id in views.orders_by_seller.keys(me):
         order = views.orders.get(order_id)
-        if order is None or order["status"] != "completed":
+        if order is None or order["status"] != OrderStatus.COMPLETED:
             continue
         completed += 1
         for line in order["items"]:

@@ -6,8 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gamevault.agents.runtime import Context
+from gamevault.streams.contracts import load_all
 from gamevault.streams.envelope import new_event
-from gamevault.streams.registry import load_all
 
 TYPES = sorted(load_all())
 

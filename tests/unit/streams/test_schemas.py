@@ -5,7 +5,7 @@ import orjson
 import pytest
 
 from gamevault.streams import schemas
-from gamevault.streams.registry import load_all
+from gamevault.streams.contracts import load_all
 from gamevault.streams.topics import PUBLIC_EVENT_TOPICS
 from tests.support.stack import REPO
 
