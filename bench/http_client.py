@@ -1,5 +1,5 @@
-"""CPU per request of the httpx AsyncClient that the gateway adapters, the carrier and the simulators'
-webhook sender use: with `sniffio` importable (a dependency of this project) and without it.
+"""CPU per request of the httpx AsyncClient that the gateway adapters and the carrier use: with `sniffio`
+importable (a dependency of this project) and without it; and against aiohttp, which the simulators use.
 
 httpcore imports `sniffio` inside `current_async_library()`, on every lock and connection setup;
 anyio >= 4.11 and httpx 0.28 no longer install it, and Python does not cache a failed import, so each
@@ -44,30 +44,51 @@ async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
     writer.close()
 
 
-async def _measure(requests: int, concurrency: int = 16) -> float:
-    import httpx
-
+async def _measure(requests: int, concurrency: int = 16, library: str = "httpx") -> float:
     server = await asyncio.start_server(_serve, "127.0.0.1", 0)
     url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
-    async with httpx.AsyncClient() as client:
+    if library == "aiohttp":
+        import aiohttp
+
+        client = aiohttp.ClientSession()
+
+        async def get() -> None:
+            async with client.post(url, data=b"{}") as response:
+                await response.read()
+    else:
+        import httpx
+
+        if library == "httpx + aiohttp transport":
+            from httpx_aiohttp import HttpxAiohttpClient
+
+            client = HttpxAiohttpClient()
+        else:
+            client = httpx.AsyncClient()
+
+        async def get() -> None:
+            await client.post(url, content=b"{}")
+    try:
         for _ in range(200):  # warm the pool and the code paths
-            await client.get(url)
+            await get()
         gate = asyncio.Semaphore(concurrency)
 
         async def one() -> None:
             async with gate:
-                await client.get(url)
+                await get()
 
         started = time.process_time()
         await asyncio.gather(*(one() for _ in range(requests)))
         cpu = time.process_time() - started
+    finally:
+        await (client.close() if library == "aiohttp" else client.aclose())
     server.close()
     return cpu / requests * 1e6
 
 
-def child(requests: int, hide: bool) -> float:
+def child(requests: int, hide: bool, library: str = "httpx") -> float:
     code = (HIDE_SNIFFIO if hide else "") + (
-        f"import asyncio; from bench.http_client import _measure; print(asyncio.run(_measure({requests})))")
+        "import asyncio; from bench.http_client import _measure; "
+        f"print(asyncio.run(_measure({requests}, library={library!r})))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
 
@@ -79,19 +100,29 @@ def main(argv: list[str] | None = None) -> list[Table]:
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args(argv)
     runs: dict[bool, list[float]] = {True: [], False: []}
+    libraries: dict[str, list[float]] = {"httpx": [], "httpx + aiohttp transport": [], "aiohttp": []}
     for _ in range(args.repeat):
         for hide in (True, False):
             runs[hide].append(child(args.requests, hide))
+        for library in libraries:
+            libraries[library].append(child(args.requests, False, library))
     table = Table("HTTP client: CPU per request of httpx.AsyncClient, sniffio absent vs importable",
                   ["sniffio", "us CPU per request (median)", "runs", "vs absent"])
     absent = median(runs[True])
     for hide, label in ((True, "absent (anyio >= 4.11 alone)"), (False, "importable (project dependency)")):
         value = median(runs[hide])
         table.add(label, value, ", ".join(f"{v:,.0f}" for v in runs[hide]), f"{value / absent:.0%}")
-    table.notes.append(f"{args.requests:,} GETs per run, 16 in flight, keep-alive, against a bare asyncio server "
+    table.notes.append(f"{args.requests:,} POSTs per run, 16 in flight, keep-alive, against a bare asyncio server "
                        "in the same process; variants alternated in child processes.")
-    publish([table], "bench.http_client", argv, args.no_record)
-    return [table]
+    clients = Table("HTTP client: CPU per request, httpx.AsyncClient vs aiohttp.ClientSession (issue 17's lever)",
+                    ["client", "us CPU per request (median)", "runs", "vs httpx"])
+    base = median(libraries["httpx"])
+    for library, values in libraries.items():
+        clients.add(library, median(values), ", ".join(f"{v:,.0f}" for v in values), f"{median(values) / base:.0%}")
+    clients.notes.append(f"{args.requests:,} POSTs of a small JSON body per run, 16 in flight, keep-alive, same "
+                         "server; variants alternated in child processes. The simulators' webhook sender uses aiohttp.")
+    publish([table, clients], "bench.http_client", argv, args.no_record)
+    return [table, clients]
 
 
 if __name__ == "__main__":

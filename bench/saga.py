@@ -25,8 +25,9 @@ from pathlib import Path
 import httpx
 import orjson
 
-from bench.common import BROKER_PIDS, Table, cpu_seconds, percentile, private_broker, publish
+from bench.common import BROKER_PIDS, Table, cpu_seconds, median, percentile, private_broker, publish
 from bench.raw_kafka import measure as raw_measure
+from gamevault import http_clients
 from gamevault.broker.local import LocalKafka, free_port
 from gamevault.kafka_access import PLATFORM, KafkaAccess
 
@@ -66,17 +67,33 @@ class Completions:
         self.consumer.close()
 
 
-def start_stack(broker: LocalKafka, home: Path, workers: int) -> tuple[str, list[subprocess.Popen]]:
+# issue 17's levers, each undone by a line run before the command (`--lever NAME` measures it alone)
+LEVERS_OFF = {
+    "delivery": "from gamevault.agents import faust_patches\nfaust_patches.deliver_without_tasks = lambda: None\n",
+    "http": "import httpx\nfrom gamevault import http_clients\nhttp_clients.async_client = httpx.AsyncClient\n",
+}
+
+
+def gamevault_argv(command: str, off: frozenset[str]) -> list[str]:
+    """`python -m gamevault COMMAND`, with the levers in `off` undone."""
+    if not off:
+        return ["-m", "gamevault", command]
+    undo = "".join(LEVERS_OFF[name] for name in sorted(off))
+    return ["-c", f"{undo}from gamevault.cli.main import cli\ncli([{command!r}], prog_name='gamevault')\n"]
+
+
+def start_stack(broker: LocalKafka, home: Path, workers: int, off: frozenset[str] = frozenset()
+                ) -> tuple[str, list[subprocess.Popen]]:
     api_port, sim_port = free_port(), free_port()
     env = {**os.environ, "GAMEVAULT_HOME": str(home), **broker.client_env(),
            "GAMEVAULT_API_PORT": str(api_port), "GAMEVAULT_SIMULATOR_PORT": str(sim_port),
            "GAMEVAULT_RATE_LIMIT_PER_MINUTE": "1000000000", "GAMEVAULT_API_URL": f"http://127.0.0.1:{api_port}"}
     env.pop("GAMEVAULT_KAFKA_BOOTSTRAP", None)
-    procs = [subprocess.Popen([sys.executable, "-m", "gamevault", "simulators"], env=env,
+    procs = [subprocess.Popen([sys.executable, *gamevault_argv("simulators", off)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
     for n in range(workers):
         with open(home / f"worker-{n}.log", "ab") as log:
-            procs.append(subprocess.Popen([sys.executable, "-m", "gamevault", "worker"], env=env, stdout=log,
+            procs.append(subprocess.Popen([sys.executable, *gamevault_argv("worker", off)], env=env, stdout=log,
                                           stderr=subprocess.STDOUT))
     url = f"http://127.0.0.1:{api_port}"
     seen: set[str] = set()
@@ -115,7 +132,8 @@ async def place_many(url: str, products: list[str], buyers: list[dict[str, str]]
     """Place `count` orders (closed loop with `concurrency`, or open loop at `rate`); -> order id: placed at."""
     placed: dict[str, float] = {}
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url + "/api/v1", timeout=60, limits=limits) as client:
+    # the load generator's own CPU is part of the machine's budget: httpx over aiohttp (gamevault/http_clients.py)
+    async with http_clients.async_client(base_url=url + "/api/v1", timeout=60, limits=limits) as client:
         sem = asyncio.Semaphore(concurrency)
         started = time.time()
 
@@ -141,9 +159,9 @@ def wait_done(done: Completions, placed: dict[str, float], timeout: float = 300)
         time.sleep(0.2)
 
 
-def scenario(workers: int, args: argparse.Namespace) -> dict:
+def scenario(workers: int, args: argparse.Namespace, off: frozenset[str] = frozenset()) -> dict:
     with private_broker() as broker, tempfile.TemporaryDirectory(prefix="gv-bench-saga-") as tmp:
-        url, procs = start_stack(broker, Path(tmp), workers)
+        url, procs = start_stack(broker, Path(tmp), workers, off)
         try:
             products, buyers = prepare(url)
             done = Completions(broker.access(PLATFORM))
@@ -187,7 +205,12 @@ def main(argv: list[str] | None = None) -> list[Table]:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--workers", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2])
     parser.add_argument("--no-record", action="store_true")
+    parser.add_argument("--lever", choices=sorted(LEVERS_OFF), help="measure one lever alone: 1 worker, throughput "
+                        "runs with it on and off, alternated --repeat times")
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
+    if args.lever:
+        return lever(args, argv)
     results = {w: scenario(w, args) for w in args.workers}
     with private_broker() as broker:
         raw = raw_measure(broker.access(PLATFORM), 1024, 50_000, 1)
@@ -222,6 +245,28 @@ def main(argv: list[str] | None = None) -> list[Table]:
     tables = [t1, t2, t3]
     publish(tables, "bench.saga", argv, args.no_record)
     return tables
+
+
+def lever(args: argparse.Namespace, argv: list[str] | None) -> list[Table]:
+    """One lever alone: the same 1-worker throughput run with it off and on, alternated."""
+    args.rates = []
+    runs: dict[bool, list[dict]] = {False: [], True: []}
+    for _ in range(args.repeat):
+        for on in (False, True):
+            runs[on].append(scenario(1, args, off=frozenset() if on else frozenset({args.lever})))
+    table = Table(f"Order saga, one lever alone ({args.lever}): CPU per completed order, 1 worker, medians of "
+                  f"{args.repeat} alternated runs",
+                  ["variant", "completed orders/s", *(f"{name} ms" for name in CPU_PARTS), "all ms"])
+    for on, label in ((False, "off"), (True, "on")):
+        cpu = {name: median([r["cpu_ms"][name] for r in runs[on]]) for name in CPU_PARTS}
+        table.add(label, median([r["throughput"] for r in runs[on]]), *(cpu[n] for n in CPU_PARTS),
+                  sum(cpu.values()))
+    table.notes.append(f"{args.orders} orders, {args.concurrency} concurrent clients per run, a fresh broker per run. "
+                       "Levers: 'delivery' = agents/faust_patches.deliver_without_tasks (no tasks per fetched "
+                       "record); 'http' = gamevault/http_clients.py (httpx over aiohttp, in the worker's adapters "
+                       "and the simulators' webhooks; off: httpx's own transport).")
+    publish([table], "bench.saga", argv, args.no_record)
+    return [table]
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import httpx
 
+from gamevault import http_clients
 from gamevault.adapters.carrier import Carrier
 from gamevault.adapters.payments.base import Gateways
 from gamevault.adapters.payments.paypal import PayPal
@@ -13,8 +14,8 @@ from gamevault.config import Settings
 
 
 def build_gateways(settings: Settings) -> Gateways:
-    client = httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0),
-                               limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
+    client = http_clients.async_client(timeout=httpx.Timeout(5.0, connect=2.0),
+                                       limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
     return Gateways({
         "paypal": PayPal(client, settings.gateway_url("paypal"), "gamevault",
                          settings.secret("paypal-client-secret"), settings.secret("paypal-webhook-id"),

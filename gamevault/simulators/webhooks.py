@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import httpx
 
+from gamevault import http_clients
 from gamevault.simulators.state import SimState
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,7 @@ class Deliverer:
     def __init__(self, state: SimState, api_url: str) -> None:
         self.state = state
         self.api_url = api_url.rstrip("/")
-        self.client = httpx.AsyncClient(timeout=10.0)
+        self.client = http_clients.async_client(timeout=10.0)
         self.tasks: set[asyncio.Task] = set()
 
     def later(self, coro) -> None:
