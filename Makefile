@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: run test test-quick venv lint bench clean
+.PHONY: run test test-quick venv lint bench bench-deps clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,3 +30,13 @@ bench: venv  ## the raw Kafka reference (other benchmarks: see docs/BENCHMARKS.m
 
 clean:
 	rm -rf $(VENV) .gamevault .pytest_cache
+
+# bench.saga's peer (bench/peers/dbos_saga.py): Debian's PostgreSQL server, and a virtual environment of its
+# own, because DBOS pins croniter >= 6 and Faust's mode-streaming < 6. GameVault's code is on its PYTHONPATH.
+PEER_DEPS = dbos==3.4.0 aiokafka==0.14.0 'httpx>=0.27,<1' httpx-aiohttp==0.2.0 'fastapi>=0.115,<1' \
+	'uvicorn>=0.30,<1' httptools uvloop orjson 'pydantic>=2.7,<3' email-validator cryptography 'pyjwt>=2.8,<3' \
+	pyyaml sniffio
+bench-deps: venv  ## PostgreSQL (apt) and .venv-peer for the DBOS peer of bench.saga
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q postgresql)
+	$(PYTHON) -m venv .venv-peer
+	.venv-peer/bin/pip install -q $(PEER_DEPS)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -26,16 +27,13 @@ import httpx
 import orjson
 
 from bench.common import BROKER_PIDS, Table, cpu_seconds, median, percentile, private_broker, publish
+from bench.peers.harness import peer_scenario, peer_table
 from bench.raw_kafka import measure as raw_measure
-from gamevault import http_clients
+from bench.saga_orders import place_many
 from gamevault.broker.local import LocalKafka, free_port
 from gamevault.kafka_access import PLATFORM, KafkaAccess
 
-ADDRESS = {"recipient": "Bench", "line1": "Av. Benchmark 1", "city": "Lima", "postal_code": "15074"}
 CPU_PARTS = ["workers", "simulators", "broker", "bench client"]
-PAYMENTS = [{"provider": "paypal", "payer_email": "b@gamevault.test"},
-            {"provider": "yape", "phone": "987654321", "approval_code": "123456"},
-            {"provider": "plin", "phone": "987654321"}]
 
 
 class Completions:
@@ -67,33 +65,56 @@ class Completions:
         self.consumer.close()
 
 
-# issue 17's levers, each undone by a line run before the command (`--lever NAME` measures it alone)
-LEVERS_OFF = {
-    "delivery": "from gamevault.agents import faust_patches\nfaust_patches.deliver_without_tasks = lambda: None\n",
-    "http": "import httpx\nfrom gamevault import http_clients\nhttp_clients.async_client = httpx.AsyncClient\n",
+# issue 17's levers: name -> (lines that turn it off, lines that turn it on), run before the command;
+# `--lever NAME` measures one alone. "http" ships on; "delivery" was dropped (bench/faust_delivery.py).
+LEVERS = {
+    "delivery": ("", "from bench import faust_delivery\nfaust_delivery.install()\n"),
+    "http": ("import httpx\nfrom gamevault import http_clients\nhttp_clients.async_client = httpx.AsyncClient\n", ""),
 }
 
 
-def gamevault_argv(command: str, off: frozenset[str]) -> list[str]:
-    """`python -m gamevault COMMAND`, with the levers in `off` undone."""
-    if not off:
+# every Kafka request a worker's clients send (Faust's, the replicas', the bus'), by API, on its /metrics
+COUNT_KAFKA_REQUESTS = """
+import aiokafka.conn, prometheus_client
+_requests = prometheus_client.Counter("bench_kafka_requests", "Kafka requests sent", ["api"])
+_send = aiokafka.conn.AIOKafkaConnection.send
+def _counted(self, request, expect_response=True):
+    _requests.labels(type(request).__name__.split("Request")[0]).inc()
+    return _send(self, request, expect_response)
+aiokafka.conn.AIOKafkaConnection.send = _counted
+"""
+
+
+def gamevault_argv(command: str, flipped: dict[str, bool]) -> list[str]:
+    """`python -m gamevault COMMAND` with the levers in `flipped` turned off or on (a worker also counts its
+    Kafka requests)."""
+    preamble = "".join(LEVERS[name][on] for name, on in sorted(flipped.items()))
+    preamble += COUNT_KAFKA_REQUESTS if command == "worker" else ""
+    if not preamble:
         return ["-m", "gamevault", command]
-    undo = "".join(LEVERS_OFF[name] for name in sorted(off))
-    return ["-c", f"{undo}from gamevault.cli.main import cli\ncli([{command!r}], prog_name='gamevault')\n"]
+    return ["-c", f"{preamble}from gamevault.cli.main import cli\ncli([{command!r}], prog_name='gamevault')\n"]
 
 
-def start_stack(broker: LocalKafka, home: Path, workers: int, off: frozenset[str] = frozenset()
+def kafka_requests(url: str) -> dict[str, float]:
+    """The worker's Kafka requests so far, by API (Produce, Fetch, ...), from its /metrics."""
+    text = httpx.get(url + "/metrics", timeout=10).text
+    found = re.findall(r'^bench_kafka_requests_total\{api="(\w+)"\} ([0-9.e+]+)$', text, re.M)
+    return {api: float(n) for api, n in found}
+
+
+def start_stack(broker: LocalKafka, home: Path, workers: int, flipped: dict[str, bool] | None = None
                 ) -> tuple[str, list[subprocess.Popen]]:
+    flipped = flipped or {}
     api_port, sim_port = free_port(), free_port()
     env = {**os.environ, "GAMEVAULT_HOME": str(home), **broker.client_env(),
            "GAMEVAULT_API_PORT": str(api_port), "GAMEVAULT_SIMULATOR_PORT": str(sim_port),
            "GAMEVAULT_RATE_LIMIT_PER_MINUTE": "1000000000", "GAMEVAULT_API_URL": f"http://127.0.0.1:{api_port}"}
     env.pop("GAMEVAULT_KAFKA_BOOTSTRAP", None)
-    procs = [subprocess.Popen([sys.executable, *gamevault_argv("simulators", off)], env=env,
+    procs = [subprocess.Popen([sys.executable, *gamevault_argv("simulators", flipped)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
     for n in range(workers):
         with open(home / f"worker-{n}.log", "ab") as log:
-            procs.append(subprocess.Popen([sys.executable, *gamevault_argv("worker", off)], env=env, stdout=log,
+            procs.append(subprocess.Popen([sys.executable, *gamevault_argv("worker", flipped)], env=env, stdout=log,
                                           stderr=subprocess.STDOUT))
     url = f"http://127.0.0.1:{api_port}"
     seen: set[str] = set()
@@ -127,41 +148,15 @@ def prepare(url: str) -> tuple[list[str], list[dict[str, str]]]:
     return products, buyers
 
 
-async def place_many(url: str, products: list[str], buyers: list[dict[str, str]], count: int, concurrency: int,
-                     rate: float | None) -> dict[str, float]:
-    """Place `count` orders (closed loop with `concurrency`, or open loop at `rate`); -> order id: placed at."""
-    placed: dict[str, float] = {}
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    # the load generator's own CPU is part of the machine's budget: httpx over aiohttp (gamevault/http_clients.py)
-    async with http_clients.async_client(base_url=url + "/api/v1", timeout=60, limits=limits) as client:
-        sem = asyncio.Semaphore(concurrency)
-        started = time.time()
-
-        async def one(n: int) -> None:
-            if rate:
-                await asyncio.sleep(max(0.0, started + n / rate - time.time()))
-            async with sem:
-                at = time.time()
-                headers = {**buyers[n % len(buyers)], "Idempotency-Key": uuid.uuid4().hex}
-                r = await client.post("/orders", headers=headers,
-                                      json={"items": [{"product_id": products[n % len(products)], "quantity": 1}],
-                                            "payment": PAYMENTS[n % 3], "shipping_address": ADDRESS})
-                if r.status_code == 202:
-                    placed[r.json()["id"]] = at
-
-        await asyncio.gather(*(one(n) for n in range(count)))
-    return placed
-
-
 def wait_done(done: Completions, placed: dict[str, float], timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and any(oid not in done.done for oid in placed):
         time.sleep(0.2)
 
 
-def scenario(workers: int, args: argparse.Namespace, off: frozenset[str] = frozenset()) -> dict:
+def scenario(workers: int, args: argparse.Namespace, flipped: dict[str, bool] | None = None) -> dict:
     with private_broker() as broker, tempfile.TemporaryDirectory(prefix="gv-bench-saga-") as tmp:
-        url, procs = start_stack(broker, Path(tmp), workers, off)
+        url, procs = start_stack(broker, Path(tmp), workers, flipped)
         try:
             products, buyers = prepare(url)
             done = Completions(broker.access(PLATFORM))
@@ -170,12 +165,15 @@ def scenario(workers: int, args: argparse.Namespace, off: frozenset[str] = froze
             parts = {"workers": [p.pid for p in procs[1:]], "simulators": [procs[0].pid],
                      "broker": [BROKER_PIDS[broker.bootstrap]]}
             cpu0 = {name: sum(map(cpu_seconds, pids)) for name, pids in parts.items()}
+            requests0 = kafka_requests(url) if workers == 1 else {}
             client0 = time.process_time()
             t0 = time.time()
             placed = asyncio.run(place_many(url, products, buyers, args.orders, args.concurrency, None))
             wait_done(done, placed)
             cpu = {name: sum(map(cpu_seconds, pids)) - cpu0[name] for name, pids in parts.items()}
             cpu["bench client"] = time.process_time() - client0
+            requests = {api: n - requests0.get(api, 0) for api, n in kafka_requests(url).items()} if workers == 1 \
+                else {}
             last = max(done.done[o][0] for o in placed if o in done.done)
             completed = sum(done.done.get(o, (0, ""))[1] == "completed" for o in placed)
             throughput = completed / (last - t0)
@@ -189,7 +187,8 @@ def scenario(workers: int, args: argparse.Namespace, off: frozenset[str] = froze
                 latency[rate] = (len(run), len(lat), lat)
             done.close()
             return {"throughput": throughput, "completed": completed, "placed": len(placed), "latency": latency,
-                    "cpu_ms": {name: seconds * 1000 / max(completed, 1) for name, seconds in cpu.items()}}
+                    "cpu_ms": {name: seconds * 1000 / max(completed, 1) for name, seconds in cpu.items()},
+                    "requests": {api: n / max(completed, 1) for api, n in requests.items()}}
         finally:
             for p in procs:
                 p.terminate()
@@ -205,13 +204,23 @@ def main(argv: list[str] | None = None) -> list[Table]:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--workers", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2])
     parser.add_argument("--no-record", action="store_true")
-    parser.add_argument("--lever", choices=sorted(LEVERS_OFF), help="measure one lever alone: 1 worker, throughput "
+    parser.add_argument("--lever", choices=sorted(LEVERS), help="measure one lever alone: 1 worker, throughput "
                         "runs with it on and off, alternated --repeat times")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--peer", action=argparse.BooleanOptionalAction, default=True,
+                        help="run the DBOS peer too (needs `make bench-deps`)")
+    parser.add_argument("--peer-only", action="store_true", help="only GameVault's 1-worker throughput run and "
+                        "the peer's, one after the other")
     args = parser.parse_args(argv)
     if args.lever:
         return lever(args, argv)
+    if args.peer_only:
+        args.rates = []
+        tables = [peer_table(scenario(1, args), peer_scenario(args), args)]
+        publish(tables, "bench.saga", argv, args.no_record)
+        return tables
     results = {w: scenario(w, args) for w in args.workers}
+    peer = peer_scenario(args) if args.peer else None
     with private_broker() as broker:
         raw = raw_measure(broker.access(PLATFORM), 1024, 50_000, 1)
     t1 = Table("Order saga: throughput through the whole saga (simulators answering at once)",
@@ -232,19 +241,29 @@ def main(argv: list[str] | None = None) -> list[Table]:
     cores = os.cpu_count() or 1
     t3 = Table("Order saga: CPU per completed order, by process (throughput run)",
                ["workers", *(f"{name} ms" for name in CPU_PARTS), "all ms",
-                f"ceiling on {cores} cores, orders/s", "ceiling with a free worker, orders/s"])
+                f"ceiling on {cores} cores, orders/s", "ceiling with a free worker, orders/s",
+                "worker's Kafka requests per order (produce, fetch, all)"])
     for w, res in results.items():
         ms = res["cpu_ms"]
         total = sum(ms.values())
         t3.add(w, *(ms[name] for name in CPU_PARTS), total, cores * 1000 / total,
-               cores * 1000 / (total - ms["workers"]))
+               cores * 1000 / (total - ms["workers"]), requests_cell(res["requests"]))
     t3.notes.append("CPU seconds (user + system, /proc) each process used from the first placement to the last "
                     "completion, divided by the orders completed. Everything shares the machine's cores, so "
                     "cores / (CPU per order) bounds the throughput; the last column is that bound if the "
-                    "workers cost nothing: the simulators, the broker and the load generator alone.")
+                    "workers cost nothing: the simulators, the broker and the load generator alone. Kafka requests: "
+                    "what the worker's clients sent (counted in aiokafka's connection; 1 worker only).")
     tables = [t1, t2, t3]
+    if peer is not None:
+        tables.append(peer_table(results[min(results)], peer, args))
     publish(tables, "bench.saga", argv, args.no_record)
     return tables
+
+
+def requests_cell(requests: dict[str, float]) -> str:
+    if not requests:
+        return "-"
+    return f"{requests.get('Produce', 0):.1f}, {requests.get('Fetch', 0):.1f}, {sum(requests.values()):.1f}"
 
 
 def lever(args: argparse.Namespace, argv: list[str] | None) -> list[Table]:
@@ -253,18 +272,21 @@ def lever(args: argparse.Namespace, argv: list[str] | None) -> list[Table]:
     runs: dict[bool, list[dict]] = {False: [], True: []}
     for _ in range(args.repeat):
         for on in (False, True):
-            runs[on].append(scenario(1, args, off=frozenset() if on else frozenset({args.lever})))
+            runs[on].append(scenario(1, args, {args.lever: on}))
     table = Table(f"Order saga, one lever alone ({args.lever}): CPU per completed order, 1 worker, medians of "
                   f"{args.repeat} alternated runs",
-                  ["variant", "completed orders/s", *(f"{name} ms" for name in CPU_PARTS), "all ms"])
+                  ["variant", "completed orders/s", *(f"{name} ms" for name in CPU_PARTS), "all ms",
+                   "worker's Kafka requests per order (produce, fetch, all)"])
     for on, label in ((False, "off"), (True, "on")):
         cpu = {name: median([r["cpu_ms"][name] for r in runs[on]]) for name in CPU_PARTS}
+        apis = {api for r in runs[on] for api in r["requests"]}
+        requests = {api: median([r["requests"].get(api, 0.0) for r in runs[on]]) for api in apis}
         table.add(label, median([r["throughput"] for r in runs[on]]), *(cpu[n] for n in CPU_PARTS),
-                  sum(cpu.values()))
+                  sum(cpu.values()), requests_cell(requests))
     table.notes.append(f"{args.orders} orders, {args.concurrency} concurrent clients per run, a fresh broker per run. "
-                       "Levers: 'delivery' = agents/faust_patches.deliver_without_tasks (no tasks per fetched "
-                       "record); 'http' = gamevault/http_clients.py (httpx over aiohttp, in the worker's adapters "
-                       "and the simulators' webhooks; off: httpx's own transport).")
+                       "Levers: 'delivery' = bench/faust_delivery.py (no tasks per fetched record; dropped: it "
+                       "broke the kill test); 'http' = gamevault/http_clients.py (httpx over aiohttp, in the worker's "
+                       "adapters and the simulators' webhooks; off: httpx's own transport).")
     publish([table], "bench.saga", argv, args.no_record)
     return [table]
 

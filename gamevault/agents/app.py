@@ -14,7 +14,6 @@ from gamevault.tables import spill
 
 def create_faust_app(settings: Settings) -> faust.App:
     faust_patches.shorten_fetch_wait()
-    faust_patches.deliver_without_tasks()
     return faust.App(
         settings.app_id,
         **settings.kafka.faust(),

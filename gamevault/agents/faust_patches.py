@@ -1,13 +1,12 @@
-"""Two measured costs in Faust's consumer, removed where Faust offers no setting for them.
+"""A measured cost in Faust's consumer, removed where Faust offers no setting for it.
 
-Both patch one method of faust-streaming (pinned in pyproject.toml with aiokafka); each is idempotent
-and keeps Faust's behaviour, only its cost changes.
+It patches one method of faust-streaming (pinned in pyproject.toml with aiokafka); it is idempotent and
+keeps Faust's behaviour, only its latency changes. (bench/faust_delivery.py holds a second one that was
+measured and dropped: it broke the effectively-once kill test.)
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Coroutine, Generator
 from typing import Any
 
 FETCH_MAX_WAIT_MS = 50
@@ -34,70 +33,3 @@ def shorten_fetch_wait(wait_ms: int = FETCH_MAX_WAIT_MS) -> None:
 
     create.gamevault_patched = True  # type: ignore[attr-defined]
     driver.AIOKafkaConsumerThread._create_worker_consumer = create
-
-
-class _Resumed:
-    """The rest of a coroutine that was stepped once and is now waiting on `yielded`, as an awaitable:
-    a task awaiting it drives the coroutine on from where it stopped, cancellation included."""
-
-    __slots__ = ("coro", "yielded")
-
-    def __init__(self, coro: Coroutine[Any, Any, Any], yielded: Any) -> None:
-        self.coro, self.yielded = coro, yielded
-
-    def __await__(self) -> Generator[Any, Any, Any]:
-        coro, yielded = self.coro, self.yielded
-        while True:
-            try:
-                sent = yield yielded
-            except GeneratorExit:
-                coro.close()
-                raise
-            except BaseException as exc:
-                try:
-                    yielded = coro.throw(exc)
-                except StopIteration as stop:
-                    return stop.value
-            else:
-                try:
-                    yielded = coro.send(sent)
-                except StopIteration as stop:
-                    return stop.value
-
-
-async def _finish(resumed: _Resumed) -> Any:
-    return await resumed
-
-
-def deliver_without_tasks() -> None:
-    """Faust's consumer hands each fetched record to its streams through `wait_first(deliver(record),
-    suspend_flow.wait())`: four tasks and an `asyncio.wait` per record, so that a delivery blocked by a
-    full stream buffer gives way when a rebalance suspends the flow. Almost every delivery completes
-    without ever waiting. Here the delivery is stepped once in place: if it completed, nothing else is
-    created; if it is waiting, the same race as before runs on its remainder. Measured in bench/ratings.py.
-    """
-    from faust.transport.consumer import Consumer
-    from mode.services import WaitResults
-
-    original = Consumer.wait_first
-    if getattr(original, "gamevault_patched", False):
-        return
-
-    async def wait_first(self: Any, *coros: Any, timeout: Any = None) -> Any:
-        first = coros[0] if coros else None
-        if not asyncio.iscoroutine(first):
-            return await original(self, *coros, timeout=timeout)
-        try:
-            yielded = first.send(None)
-        except BaseException as ended:  # delivered (or failed) without waiting: the common case
-            for other in coros[1:]:
-                if asyncio.iscoroutine(other):
-                    other.close()  # never started: nothing to cancel
-            if isinstance(ended, StopIteration):
-                return WaitResults([first], [ended.value], False)
-            raise
-        remainder = asyncio.ensure_future(_finish(_Resumed(first, yielded)))
-        return await original(self, remainder, *coros[1:], timeout=timeout)
-
-    wait_first.gamevault_patched = True  # type: ignore[attr-defined]
-    Consumer.wait_first = wait_first
