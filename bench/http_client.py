@@ -1,5 +1,5 @@
 """CPU per request of the httpx AsyncClient that the gateway adapters and the carrier use: with `sniffio`
-importable (a dependency of this project) and without it; and against aiohttp, which the simulators use.
+importable (a dependency of this project) and without it; and against aiohttp, alone and as httpx's transport.
 
 httpcore imports `sniffio` inside `current_async_library()`, on every lock and connection setup;
 anyio >= 4.11 and httpx 0.28 no longer install it, and Python does not cache a failed import, so each
@@ -120,7 +120,8 @@ def main(argv: list[str] | None = None) -> list[Table]:
     for library, values in libraries.items():
         clients.add(library, median(values), ", ".join(f"{v:,.0f}" for v in values), f"{median(values) / base:.0%}")
     clients.notes.append(f"{args.requests:,} POSTs of a small JSON body per run, 16 in flight, keep-alive, same "
-                         "server; variants alternated in child processes. The simulators' webhook sender uses aiohttp.")
+                         "server; variants alternated in child processes. GameVault ships the middle one "
+                         "(gamevault/http_clients.py).")
     publish([table, clients], "bench.http_client", argv, args.no_record)
     return [table, clients]
 

@@ -119,7 +119,7 @@ async def order_saga(order: dict[str, Any]) -> str:
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     await prepare_products()
-    DBOS(config=DBOSConfig(name="gamevault-peer", system_database_url=PG_URL, sys_db_pool_size=40,
+    DBOS(config=DBOSConfig(name="gamevault-peer", system_database_url=PG_URL, sys_db_pool_size=80,
                            log_level="WARNING"))
     DBOS.launch()
     yield
@@ -173,7 +173,9 @@ async def ready() -> dict[str, Any]:
 async def prepare_products(count: int = 16, stock: int = 1_000_000) -> list[str]:
     """The stock table, in the same database as DBOS's checkpoints (16 products, as bench.saga's)."""
     global engine
-    engine = create_async_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"), pool_size=20)
+    # one connection per order in flight (bench.saga keeps 64 in flight): a smaller pool times orders out
+    engine = create_async_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"), pool_size=70,
+                                 max_overflow=10)
     ids = [f"peer-p{n}" for n in range(count)]
     async with engine.begin() as con:
         await con.execute(text("CREATE TABLE IF NOT EXISTS peer_products (id text PRIMARY KEY, stock int NOT NULL)"))
