@@ -1,12 +1,14 @@
-"""A lever measured and dropped (issue 17): Faust's per-record delivery without its tasks.
+"""A lever measured and not shipped (issue 17): Faust's per-record hand-off without its tasks.
 
-Faust's consumer hands each fetched record to its streams through `wait_first(deliver(record),
-suspend_flow.wait())`: four tasks and an `asyncio.wait` per record, so that a delivery blocked by a full
-stream buffer gives way when a rebalance suspends the flow. `install()` steps the delivery once in place
-and only falls back to that race when it waits. bench.ratings and `bench.saga --lever delivery` measure
-it; it is not in GameVault because with it tests/integration/test_effectively_once.py (a worker killed
-with SIGKILL mid-run) failed in 4 runs of 4 with it (orders left short of a final state) and passed
-without it. Its root cause is not found yet; the measured gain is in docs/BENCHMARKS.md.
+Faust hands each fetched record over with `wait_first(deliver(record), suspend_flow.wait())`: four tasks
+and an `asyncio.wait` per record, so that a delivery blocked by a full stream buffer gives way when a
+rebalance suspends the flow. `install()` puts in place of `gamevault.agents.faust_patches.deliver` one
+that steps the delivery once in place and only joins that race when it has to wait. bench.ratings and
+`bench.saga --lever delivery` measure it. It is not in GameVault: with it,
+tests/integration/test_effectively_once.py (a worker killed with SIGKILL mid-run) fails (4 runs of 4
+before the drain loop's seek fix, 2 of 2 after it: an accepted order whose table write never reached its
+changelog, the partition's commits stalled on the survivor; once, stock not conserved), and passes
+without it. Its gain is in docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from typing import Any
 
 
 class _Resumed:
-    """The rest of a coroutine that was stepped once and is now waiting on `yielded`, as an awaitable:
-    a task awaiting it drives the coroutine on from where it stopped, cancellation included."""
+    """The rest of a coroutine that was stepped once and now waits on `yielded`, as an awaitable: the
+    task awaiting it drives the coroutine on from where it stopped, cancellation included."""
 
     __slots__ = ("coro", "yielded")
 
@@ -49,30 +51,17 @@ async def _finish(resumed: _Resumed) -> Any:
     return await resumed
 
 
+async def deliver_in_place(consumer: Any, callback: Any, message: Any) -> None:
+    delivery = callback(message)
+    try:
+        yielded = delivery.send(None)
+    except StopIteration:
+        return  # delivered without waiting: the common case
+    remainder = asyncio.ensure_future(_finish(_Resumed(delivery, yielded)))
+    await consumer.wait_first(remainder, consumer.suspend_flow.wait())
+
+
 def install() -> None:
-    """Patch faust.transport.consumer.Consumer.wait_first (idempotent)."""
-    from faust.transport.consumer import Consumer
-    from mode.services import WaitResults
+    from gamevault.agents import faust_patches
 
-    original = Consumer.wait_first
-    if getattr(original, "gamevault_patched", False):
-        return
-
-    async def wait_first(self: Any, *coros: Any, timeout: Any = None) -> Any:
-        first = coros[0] if coros else None
-        if not asyncio.iscoroutine(first):
-            return await original(self, *coros, timeout=timeout)
-        try:
-            yielded = first.send(None)
-        except BaseException as ended:  # delivered (or failed) without waiting: the common case
-            for other in coros[1:]:
-                if asyncio.iscoroutine(other):
-                    other.close()  # never started: nothing to cancel
-            if isinstance(ended, StopIteration):
-                return WaitResults([first], [ended.value], False)
-            raise
-        remainder = asyncio.ensure_future(_finish(_Resumed(first, yielded)))
-        return await original(self, remainder, *coros[1:], timeout=timeout)
-
-    wait_first.gamevault_patched = True  # type: ignore[attr-defined]
-    Consumer.wait_first = wait_first
+    faust_patches.deliver = deliver_in_place

@@ -27,6 +27,7 @@ import httpx
 import orjson
 
 from bench.common import BROKER_PIDS, Table, cpu_seconds, median, percentile, private_broker, publish
+from bench.levers import LEVERS, gamevault_argv
 from bench.peers.harness import peer_scenario, peer_table
 from bench.raw_kafka import measure as raw_measure
 from bench.saga_orders import place_many
@@ -63,36 +64,6 @@ class Completions:
         self.stop.set()
         self.thread.join()
         self.consumer.close()
-
-
-# issue 17's levers: name -> (lines that turn it off, lines that turn it on), run before the command;
-# `--lever NAME` measures one alone. "http" ships on; "delivery" was dropped (bench/faust_delivery.py).
-LEVERS = {
-    "delivery": ("", "from bench import faust_delivery\nfaust_delivery.install()\n"),
-    "http": ("import httpx\nfrom gamevault import http_clients\nhttp_clients.async_client = httpx.AsyncClient\n", ""),
-}
-
-
-# every Kafka request a worker's clients send (Faust's, the replicas', the bus'), by API, on its /metrics
-COUNT_KAFKA_REQUESTS = """
-import aiokafka.conn, prometheus_client
-_requests = prometheus_client.Counter("bench_kafka_requests", "Kafka requests sent", ["api"])
-_send = aiokafka.conn.AIOKafkaConnection.send
-def _counted(self, request, expect_response=True):
-    _requests.labels(type(request).__name__.split("Request")[0]).inc()
-    return _send(self, request, expect_response)
-aiokafka.conn.AIOKafkaConnection.send = _counted
-"""
-
-
-def gamevault_argv(command: str, flipped: dict[str, bool]) -> list[str]:
-    """`python -m gamevault COMMAND` with the levers in `flipped` turned off or on (a worker also counts its
-    Kafka requests)."""
-    preamble = "".join(LEVERS[name][on] for name, on in sorted(flipped.items()))
-    preamble += COUNT_KAFKA_REQUESTS if command == "worker" else ""
-    if not preamble:
-        return ["-m", "gamevault", command]
-    return ["-c", f"{preamble}from gamevault.cli.main import cli\ncli([{command!r}], prog_name='gamevault')\n"]
 
 
 def kafka_requests(url: str) -> dict[str, float]:
@@ -284,8 +255,9 @@ def lever(args: argparse.Namespace, argv: list[str] | None) -> list[Table]:
         table.add(label, median([r["throughput"] for r in runs[on]]), *(cpu[n] for n in CPU_PARTS),
                   sum(cpu.values()), requests_cell(requests))
     table.notes.append(f"{args.orders} orders, {args.concurrency} concurrent clients per run, a fresh broker per run. "
-                       "Levers: 'delivery' = bench/faust_delivery.py (no tasks per fetched record; dropped: it "
-                       "broke the kill test); 'http' = gamevault/http_clients.py (httpx over aiohttp, in the worker's "
+                       "Levers: 'delivery' = bench/faust_delivery.py (each fetched record's hand-off stepped in place "
+                       "instead of four tasks; not shipped: it breaks the kill test); "
+                       "'http' = gamevault/http_clients.py (httpx over aiohttp, in the worker's "
                        "adapters and the simulators' webhooks; off: httpx's own transport).")
     publish([table], "bench.saga", argv, args.no_record)
     return [table]

@@ -1,13 +1,25 @@
-"""A measured cost in Faust's consumer, removed where Faust offers no setting for it.
+"""Patches to faust-streaming's consumer (pinned with aiokafka in pyproject.toml), each idempotent.
 
-It patches one method of faust-streaming (pinned in pyproject.toml with aiokafka); it is idempotent and
-keeps Faust's behaviour, only its latency changes. (bench/faust_delivery.py holds a second one that was
-measured and dropped: it broke the effectively-once kill test.)
+1. `shorten_fetch_wait`: Faust hard-codes its fetch wait to 1500 ms, which a busy saga pays per hop.
+2. `drain_safely`: no record from before a seek. During a rebalance's recovery Faust resumes the flow,
+   delivers records, then seeks the stream partitions back to their committed offsets. Its drain loop
+   (`Consumer._drain_messages`) goes on with the batch it fetched before the seek: a stale record moves
+   the read offset past the records the seek rewound to, those are dropped as already read ("DROPPED
+   MESSAGE ROFF"), and the gap they leave is counted as acknowledged, then committed: lost for good.
+   Seen in tests/integration/test_effectively_once.py (drops after each rebalance; once, an accepted
+   order that never existed), and the mechanism is in tests/unit/agents/test_faust_patches.py.
+   Here every seek is noted per partition where aiokafka moves it (in the consumer's thread), every
+   batch with the seeks made before aiokafka returned it, and the loop skips a batch's records of a
+   partition moved since, and keeps the read offset from a record delivered across a seek: they are
+   fetched again from the commit. The rest of the loop, and `perform_seek` (which sets the read
+   offsets once the seek returns, just before recovery clears the stream buffers), are Faust 0.15.3's.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any, cast
 
 FETCH_MAX_WAIT_MS = 50
 
@@ -33,3 +45,129 @@ def shorten_fetch_wait(wait_ms: int = FETCH_MAX_WAIT_MS) -> None:
 
     create.gamevault_patched = True  # type: ignore[attr-defined]
     driver.AIOKafkaConsumerThread._create_worker_consumer = create
+
+
+async def deliver(consumer: Any, callback: Any, message: Any) -> None:
+    """Faust's hand-off of one record: raced against the flow being suspended (a rebalance). A module
+    attribute, so a benchmark can put another in its place (bench/faust_delivery.py)."""
+    await consumer.wait_first(callback(message), consumer.suspend_flow.wait())
+
+
+class Fetched(dict):
+    """A batch as aiokafka returned it, with the number of seeks made before it was returned."""
+
+    seeks = 0
+
+
+def tag_fetch(consumer: Any, records: dict) -> Fetched:
+    """Run where aiokafka returns the batch (the consumer's thread), in the same step."""
+    fetched = Fetched(records)
+    fetched.seeks = getattr(consumer, "gamevault_seeks", 0)
+    return fetched
+
+
+def mark_seek(consumer: Any, tp: Any, offset: int | None) -> None:
+    """A partition moved to its committed `offset` (aiokafka moves only those with a commit). Run where
+    aiokafka moves it, in the same step: batches returned before now are stale for it from here on."""
+    if offset is not None and offset > 0:
+        consumer.gamevault_seeks = getattr(consumer, "gamevault_seeks", 0) + 1
+        consumer.__dict__.setdefault("gamevault_moved", {})[tp] = consumer.gamevault_seeks
+
+
+def drain_safely() -> None:
+    """Install the drain loop above and its seek marks (idempotent)."""
+    from faust.transport.consumer import CONSUMER_FETCHING, Consumer, ThreadDelegateConsumer, ensure_TP
+    from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+
+    if getattr(Consumer._drain_messages, "gamevault_patched", False):
+        return
+    original_fetch_records = AIOKafkaConsumerThread._fetch_records
+    original_getmany = ThreadDelegateConsumer._getmany
+
+    async def fetch_records(self: Any, consumer: Any, active_partitions: Any, timeout: Any = None,
+                            max_records: Any = None) -> Fetched:  # in the consumer's thread
+        records = await original_fetch_records(self, consumer, active_partitions, timeout=timeout,
+                                               max_records=max_records)
+        return tag_fetch(self.consumer, records)
+
+    async def seek_and_mark(self: Any, consumer: Any) -> dict:  # in the consumer's thread
+        """aiokafka's seek_to_committed, marking each partition as it moves."""
+        committed = {}
+        for tp in consumer.assignment():
+            offset = committed[tp] = await consumer.committed(tp)
+            if offset is not None and offset > 0:
+                consumer.seek(tp, offset)
+            mark_seek(self.consumer, ensure_TP(tp), offset)
+        return committed
+
+    async def seek_to_committed(self: Any) -> Any:
+        return await self.call_thread(seek_and_mark, self, self._ensure_consumer())
+
+    async def getmany(self: Any, active_partitions: Any, timeout: float) -> Any:
+        records = await original_getmany(self, active_partitions, timeout)
+        self.gamevault_fetched_at = getattr(records, "seeks", getattr(self, "gamevault_seeks", 0))
+        return records
+
+    async def drain_messages(self: Any, fetcher: Any) -> None:  # Faust 0.15.3's loop, the change marked
+        callback = self.callback
+        getmany = self.getmany
+        consumer_should_stop = self._stopped.is_set
+        fetcher_should_stop = fetcher._stopped.is_set
+        get_read_offset = self._read_offset.__getitem__
+        set_read_offset = self._read_offset.__setitem__
+        set_flag, unset_flag = self.diag.set_flag, self.diag.unset_flag
+        commit_every = self._commit_every
+        acks_enabled_for = self.app.topics.acks_enabled_for
+        yield_every, num_since_yield = 100, 0
+        self.__dict__.setdefault("gamevault_fetched_at", 0)  # the change: set per batch by _getmany
+        try:
+            while not (consumer_should_stop() or fetcher_should_stop()):
+                set_flag(CONSUMER_FETCHING)
+                moved = self.__dict__.setdefault("gamevault_moved", {})  # the change: tp -> the seek that moved it
+                ait = cast(AsyncIterator, getmany(timeout=1.0))
+                await self.sleep(0)
+                if not self.should_stop:
+                    async for tp, message in ait:
+                        if moved.get(tp, 0) > self.gamevault_fetched_at:
+                            continue  # the change: fetched before a seek moved its partition; fetched again
+                        num_since_yield += 1
+                        if num_since_yield > yield_every:
+                            await asyncio.sleep(0)
+                            num_since_yield = 0
+                        offset = message.offset
+                        r_offset = get_read_offset(tp)
+                        if r_offset is None or offset >= r_offset:
+                            gap = offset - (r_offset or 0)
+                            if gap > 1 and r_offset and acks_enabled_for(message.topic):
+                                await self._add_gap(tp, r_offset + 1, offset)
+                            if commit_every is not None and self._n_acked >= commit_every:
+                                self._n_acked = 0
+                                await self.commit()
+                            await deliver(self, callback, message)
+                            if moved.get(tp, 0) <= self.gamevault_fetched_at:  # the change: else a seek came
+                                set_read_offset(tp, offset)
+                        else:
+                            self.log.dev("DROPPED MESSAGE ROFF %r: k=%r v=%r", offset, message.key, message.value)
+                    unset_flag(CONSUMER_FETCHING)
+        except self.consumer_stopped_errors:
+            if self.transport.app.should_stop:
+                self.log.info("Broker stopped consumer, shutting down...")
+                return
+            raise
+        except asyncio.CancelledError:
+            if self.transport.app.should_stop:
+                self.log.info("Consumer shutting down for user cancel.")
+                return
+            raise
+        except Exception as exc:
+            self.log.exception("Drain messages raised: %r", exc)
+            raise
+        finally:
+            unset_flag(CONSUMER_FETCHING)
+
+    drain_messages.gamevault_patched = True  # type: ignore[attr-defined]
+    drain_messages.faust_original = Consumer._drain_messages  # type: ignore[attr-defined]  # for the tests
+    ThreadDelegateConsumer._getmany = getmany
+    AIOKafkaConsumerThread._fetch_records = fetch_records
+    AIOKafkaConsumerThread.seek_to_committed = seek_to_committed
+    Consumer._drain_messages = drain_messages
