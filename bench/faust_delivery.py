@@ -5,10 +5,11 @@ and an `asyncio.wait` per record, so that a delivery blocked by a full stream bu
 rebalance suspends the flow. `install()` puts in place of `gamevault.agents.faust_patches.deliver` one
 that steps the delivery once in place and only joins that race when it has to wait. bench.ratings and
 `bench.saga --lever delivery` measure it. It is not in GameVault: with it,
-tests/integration/test_effectively_once.py (a worker killed with SIGKILL mid-run) fails (4 runs of 4
-before the drain loop's seek fix, 2 of 2 after it: an accepted order whose table write never reached its
-changelog, the partition's commits stalled on the survivor; once, stock not conserved), and passes
-without it. Its gain is in docs/BENCHMARKS.md.
+tests/integration/test_effectively_once.py (a worker killed with SIGKILL mid-run) fails, and passes
+without it: 4 runs of 4 before the drain loop's seek fix (agents/faust_patches.py), and again after it
+(accepted orders that never existed: the victim's outputs reached Kafka, its table write did not, and the
+survivor committed past the placement without recreating the order; every commit otherwise complete).
+Its cause is not found; its gain is in docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations

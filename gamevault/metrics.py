@@ -21,3 +21,7 @@ COMMAND_LATENCY = Histogram(
 REPLICA_LAG = Gauge("gamevault_replica_lag_records", "Changelog records not yet applied to the read model")
 SAGA_TRANSITIONS = Counter("gamevault_saga_transitions_total", "Order saga transitions", ["status"])
 WEBHOOKS = Counter("gamevault_webhooks_total", "Gateway webhooks received", ["provider", "outcome"])
+CONSUMER_GAPS = Counter(
+    "gamevault_consumer_gaps_total", "Gaps in what a Faust consumer delivered: fetched again, or acknowledged",
+    ["topic", "outcome"],
+)

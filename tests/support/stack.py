@@ -147,6 +147,33 @@ class Stack:
     def ledger(self) -> dict:
         return httpx.get(self.sim_url + "/_sim/ledger", timeout=5).json()["orders"]
 
+    def unacknowledged(self, timeout: float = 30.0) -> dict[str, int]:
+        """Command records the workers' group has not committed past, by partition, once it is idle: empty
+        when every record was acknowledged (waits up to `timeout` for the last commits)."""
+        from kafka import KafkaConsumer, TopicPartition
+
+        from gamevault.broker.admin import admin_client
+        from gamevault.streams.topics import CATALOGUE, Kind
+
+        access = self.broker.access()
+        admin = admin_client(access)
+        consumer = KafkaConsumer(**access.kafka_python(), group_id=None, enable_auto_commit=False)
+        try:
+            tps = [TopicPartition(t.name, p) for t in CATALOGUE if t.kind is Kind.COMMANDS
+                   for p in range(t.partitions)]
+            ends = consumer.end_offsets(tps)
+            deadline = time.monotonic() + timeout
+            while True:
+                committed = admin.list_group_offsets("gamevault")["gamevault"]
+                behind = {f"{tp.topic}-{tp.partition}": end - (committed[tp].offset if tp in committed else 0)
+                          for tp, end in ends.items() if end and (tp not in committed or committed[tp].offset < end)}
+                if not behind or time.monotonic() > deadline:
+                    return behind
+                time.sleep(0.5)
+        finally:
+            consumer.close()
+            admin.close()
+
     def wait_ready(self, proc: Process | None = None, timeout: float = 90.0, port: int | None = None) -> None:
         """Until the worker answers /readyz 200 (on a shared port: until *a* worker does)."""
         url = f"http://127.0.0.1:{port or self.api_port}/readyz"
