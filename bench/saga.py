@@ -258,7 +258,9 @@ def lever(args: argparse.Namespace, argv: list[str] | None) -> list[Table]:
                        "Levers: 'delivery' = bench/faust_delivery.py (each fetched record's hand-off stepped in place "
                        "instead of four tasks; not shipped: it breaks the kill test); "
                        "'http' = gamevault/http_clients.py (httpx over aiohttp, in the worker's "
-                       "adapters and the simulators' webhooks; off: httpx's own transport).")
+                       "adapters and the simulators' webhooks; off: httpx's own transport); 'linger' = Faust's "
+                       "producer linger 10 ms instead of 2; 'rebalance' = agents/faust_patches.py's drain loop "
+                       "(off: Faust's own).")
     publish([table], "bench.saga", argv, args.no_record)
     return [table]
 

@@ -1,24 +1,24 @@
-"""Patches to faust-streaming's consumer (pinned with aiokafka in pyproject.toml), each idempotent.
+"""Patches to faust-streaming 0.15.3's consumer (pinned with aiokafka in pyproject.toml), each idempotent.
 
 1. `shorten_fetch_wait`: Faust hard-codes its fetch wait to 1500 ms, which a busy saga pays per hop.
-2. `drain_safely`: no record from before a seek. During a rebalance's recovery Faust resumes the flow,
-   delivers records, then seeks the stream partitions back to their committed offsets. Its drain loop
-   (`Consumer._drain_messages`) goes on with the batch it fetched before the seek: a stale record moves
-   the read offset past the records the seek rewound to, those are dropped as already read ("DROPPED
-   MESSAGE ROFF"), and the gap they leave is counted as acknowledged, then committed: lost for good.
-   Seen in tests/integration/test_effectively_once.py (drops after each rebalance; once, an accepted
-   order that never existed), and the mechanism is in tests/unit/agents/test_faust_patches.py.
-   Here every seek is noted per partition where aiokafka moves it (in the consumer's thread), every
-   batch with the seeks made before aiokafka returned it, and the loop skips a batch's records of a
-   partition moved since, and keeps the read offset from a record delivered across a seek: they are
-   fetched again from the commit. A gap that still shows up on the platform's topics (records that
-   never reached the loop: none of them has transaction markers) is fetched again once, not counted as
-   acknowledged. The rest of the loop, and `perform_seek`, are Faust 0.15.3's.
-3. `resume_streams_after_clearing`: when recovery completes, Faust resumes the stream partitions, seeks
-   them to their commits and then resumes the flow, which clears every stream buffer. Records fetched
-   from the new positions while the seek's read-offset update is on its way are delivered, cleared,
-   and then counted as a gap: lost (seen in the kill test, several partitions per rebalance). Here the
-   stream partitions stay paused until the buffers are cleared.
+
+2. `drain_safely`: no record skipped around a rebalance. At-least-once needs a consumer that never
+   skips a record; Faust's skips some around nearly every rebalance (3-11 gaps per run of
+   tests/integration/test_effectively_once.py, once an accepted order that never existed):
+   - its drain loop goes on with a batch fetched before recovery's seek: a stale record moves the read
+     offset past what the seek rewound to, and those records are dropped as already read ("DROPPED
+     MESSAGE ROFF");
+   - recovery resumes the stream partitions before that seek and clears the stream buffers after it:
+     records read from the new positions meanwhile are cleared, never processed;
+   - a partition without a commit is not moved back at all, so what was read and cleared stays unread.
+   Faust counts what it skipped as a gap, acknowledged, then committed. Here each seek is marked per
+   partition where aiokafka moves it (in the consumer's thread) and each batch is tagged with the seeks
+   before it: the loop skips a batch's records of a partition moved since, and a partition without a
+   commit goes back to its beginning. A gap that still shows up on the platform's topics (none has
+   transaction markers) is fetched again once instead of acknowledged (`gamevault_consumer_gaps_total`).
+   The rest of the loop is Faust's. tests/unit/agents/test_faust_patches.py shows Faust's loop losing
+   records and this one not. (Resuming the stream partitions only after the buffers are cleared was
+   tried too: it left partitions that received nothing afterwards unread, so it is not here.)
 """
 
 from __future__ import annotations
@@ -170,12 +170,13 @@ def drain_safely() -> None:
                                 # compaction: a gap means records skipped on the way (a race in Faust's
                                 # rebalance handling), which Faust would count as acknowledged. They are
                                 # fetched again instead, once; a gap that persists is Faust's.
-                                if healed.get(tp) != r_offset + 1:
-                                    healed[tp] = r_offset + 1
+                                if healed.get(tp) != r_offset:
+                                    # from r_offset itself: after a seek it is the next record, not the last
+                                    healed[tp] = r_offset
                                     CONSUMER_GAPS.labels(tp.topic, "fetched again").inc()
                                     self.log.warning("gap in %s: offsets %s-%s skipped, fetched again", tp,
                                                      r_offset + 1, offset - 1)
-                                    await rewind(self, tp, r_offset + 1)
+                                    await rewind(self, tp, r_offset)
                                     continue
                                 CONSUMER_GAPS.labels(tp.topic, "acknowledged").inc()
                                 self.log.warning("gap in %s: offsets %s-%s never delivered, counted as "
@@ -212,44 +213,3 @@ def drain_safely() -> None:
     AIOKafkaConsumerThread._fetch_records = fetch_records
     AIOKafkaConsumerThread.seek_to_committed = seek_to_committed
     Consumer._drain_messages = drain_messages
-
-
-def resume_streams_after_clearing() -> None:
-    """Faust 0.15.3's `Recovery.on_recovery_completed`, with the stream partitions resumed after the flow
-    (and the buffer clearing that comes with it) instead of before the seek."""
-    from faust.tables.recovery import Recovery
-
-    if getattr(Recovery.on_recovery_completed, "gamevault_patched", False):
-        return
-
-    async def on_recovery_completed(self: Any, generation_id: int = 0) -> None:
-        consumer = self.app.consumer
-        self.log.info("Restore complete!")
-        await self.app.on_rebalance_complete.send()
-        self._set_recovery_ended()
-        callbacks = [asyncio.ensure_future(table.on_recovery_completed(self.actives_for_table[table],
-                                                                       self.standbys_for_table[table]))
-                     for table in self.tables.values()]
-        if callbacks:
-            await asyncio.wait(callbacks)
-        assignment = consumer.assignment()
-        if self.app.consumer_generation_id != generation_id:
-            self.log.warning(f"Recovery rebalancing again app id {self.app.consumer_generation_id} "
-                             f"param {generation_id}")
-            return
-        if assignment:
-            self.log.info("Seek stream partitions to committed offsets.")
-            await self._wait(consumer.perform_seek(), timeout=self.app.conf.broker_request_timeout)
-        self.completed.set()
-        self.app.flow_control.resume()  # clears the stream buffers
-        consumer.resume_partitions({tp for tp in assignment if not self._is_changelog_tp(tp)})  # the change
-        consumer.resume_flow()
-        await self.app._fetcher.maybe_start()
-        self.tables.on_actives_ready()
-        if not self.app.assignor.assigned_standbys():
-            self.tables.on_standbys_ready()
-        self.app.on_rebalance_end()
-        self.log.info("Worker ready")
-
-    on_recovery_completed.gamevault_patched = True  # type: ignore[attr-defined]
-    Recovery.on_recovery_completed = on_recovery_completed
