@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 # issue 17's levers: name -> (lines that turn it off, lines that turn it on), run before the command;
-# `--lever NAME` measures one alone. "http" and "rebalance" ship on; "delivery" and "linger" are measured, not
-# shipped (bench/faust_delivery.py).
+# `--lever NAME` measures one alone. "http", "rebalance" and "batches" ship on; "delivery" and "linger" are
+# measured, not shipped (bench/faust_delivery.py).
 LEVERS = {
     "delivery": ("", "from bench import faust_delivery\nfaust_delivery.install()\n"),
     # Faust's producer linger: 2 ms as shipped (agents/app.py), 10 ms on: fuller, fewer produce requests
@@ -13,6 +13,9 @@ LEVERS = {
                    "faust.App.__init__ = _linger\n"),
     # the rebalance fix (agents/faust_patches.py drain_safely): off = Faust's own drain loop (what it costs)
     "rebalance": ("from gamevault.agents import faust_patches\nfaust_patches.drain_safely = lambda: None\n", ""),
+    # whole fetched batches for the rating fold (faust_patches.route_batches): off = the agent's own Faust stream
+    "batches": ("from gamevault.agents import faust_patches\nfaust_patches.route_batches = lambda *a, **kw: None\n",
+                ""),
     "http": ("import httpx\nfrom gamevault import http_clients\nhttp_clients.async_client = httpx.AsyncClient\n", ""),
 }
 

@@ -1,12 +1,15 @@
 """CP's rating stream table, fed by CR's review events.
 
-Faust processes records one at a time with a fixed cost per record (measured in bench/ratings.py), so
-this agent takes them in batches (`take_events`) and folds a batch in memory (domain/ratings.py). It
-then writes, into the product's changelog partition, the batch's aggregates first and its votes
-second: the order that makes a crash at any point recoverable by replay. Each vote is a small record
-of its own, so a write never grows with a product's popularity. Last, the per-product projection
-the read side replicates, and one RatingChanged event per touched product per batch. All of it goes
-out as one record batch per partition (tables/bulk.py), not as a Faust send per record.
+Faust hands records to an agent one at a time, at a fixed cost per record that caps any per-event Faust
+stream at ~15k records/s (bench/ratings.py). So the consumer hands this agent whole fetched batches
+(agents/faust_patches.py `route_batches`: the topic stays the agent's, its table co-partitioned with it),
+and the agent folds a batch in memory (domain/ratings.py). It then writes, into the product's changelog
+partition, the batch's aggregates first and its votes second: the order that makes a crash at any point
+recoverable by replay. Each vote is a small record of its own, so a write never grows with a product's
+popularity. Last, the per-product projection the read side replicates, and one RatingChanged event per
+touched product per batch. All of it goes out as one record batch per partition (tables/bulk.py), not as
+a Faust send per record. The agent's own stream (`take_events`) folds the same way when the topic is not
+routed (bench/levers.py "batches").
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from gamevault.agents import faust_patches
 from gamevault.agents.app import raw_topic
 from gamevault.agents.services import AgentServices
 from gamevault.domain import ratings
@@ -37,18 +41,24 @@ def install(services: AgentServices) -> None:
     writer = BulkWriter(app)
     table, totals_table = services.tables.ratings, services.tables.rating_totals
 
-    async def aggregate(stream: Any) -> None:
+    async def aggregate(stream: Any) -> None:  # Faust's way, when the topic is not routed
         async for batch in stream.take_events(BATCH, within=WITHIN_S):
-            try:
-                await aggregate_batch(batch)
-            except Exception:  # a crashed Faust agent stops for good: log loudly and keep aggregating
-                log.exception("ratings: a batch of %d review events failed", len(batch))
-            EVENTS_PROCESSED.labels("ratings", "batch").inc(len(batch))
+            await aggregate_records([event.message for event in batch])
 
-    async def aggregate_batch(batch: list[Any]) -> None:
-        events, last_event = [], {}  # the fold's input; an event of each product (its partition)
-        for event in batch:
-            msg = event.message
+    async def aggregate_fetched(fetched: dict[Any, list[Any]]) -> None:  # the consumer's batches, routed
+        await aggregate_records([record for records in fetched.values() for record in records])
+
+    async def aggregate_records(records: list[Any]) -> None:
+        try:
+            await fold(records)
+        except Exception:  # a crashed Faust agent stops for good: log loudly and keep aggregating
+            log.exception("ratings: a batch of %d review events failed", len(records))
+        EVENTS_PROCESSED.labels("ratings", "batch").inc(len(records))
+
+    async def fold(records: list[Any]) -> None:
+        """Records (Faust messages or aiokafka's: value, partition, offset) -> the table's writes."""
+        events, last_event = [], {}  # the fold's input; a record of each product (its partition)
+        for msg in records:
             if not any(kind in msg.value for kind in RELEVANT):  # submitted / rejected: no rating change
                 continue
             try:
@@ -60,20 +70,21 @@ def install(services: AgentServices) -> None:
                 continue
             if kind in (ratings.APPROVED, ratings.RETRACTED):
                 events.append((pid, rid, kind, data.get("rating"), version, msg.offset))
-                last_event[pid] = event
+                last_event[pid] = msg
         aggregates, votes = ratings.fold(events, table.get)
         # a product's records go to its partition (that of its events, as Faust places table writes),
         # the aggregates before the votes: see the domain
         for pid, aggregate in aggregates.items():
-            writer.set(table, pid, aggregate, last_event[pid].message.partition)
+            writer.set(table, pid, aggregate, last_event[pid].partition)
         for key, vote in votes.items():
-            writer.set(table, key, vote, last_event[ratings.product_of(key)].message.partition)
+            writer.set(table, key, vote, last_event[ratings.product_of(key)].partition)
         for pid, aggregate in aggregates.items():
             shown = ratings.public(aggregate)
-            writer.set(totals_table, pid, {**shown, "version": aggregate["offset"]}, last_event[pid].message.partition)
+            writer.set(totals_table, pid, {**shown, "version": aggregate["offset"]}, last_event[pid].partition)
             changed = new_event(CHANGED, SOURCE, shown, subject=pid, time=utcnow())
             writer.send(CATALOG_EVENTS.name, CATALOG_EVENTS.partitions, pid.encode(), changed.to_json())
         await writer.flush()
 
     aggregate.__name__ = aggregate.__qualname__ = "ratings_agent"
     app.agent(raw_topic(app, REVIEWS_EVENTS), name="ratings")(aggregate)
+    faust_patches.route_batches(app, REVIEWS_EVENTS.name, aggregate_fetched)

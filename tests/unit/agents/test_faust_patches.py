@@ -45,7 +45,12 @@ class FakeConsumer:
         self._committed_offset: defaultdict[TP, int | None] = defaultdict(lambda: None)
         self.diag = SimpleNamespace(set_flag=lambda flag: None, unset_flag=lambda flag: None)
         self._commit_every, self._n_acked, self.should_stop = None, 0, False
-        self.app = SimpleNamespace(topics=SimpleNamespace(acks_enabled_for=lambda topic: True))
+        self._acked: defaultdict[TP, list[int]] = defaultdict(list)
+        self._acked_index: defaultdict[TP, set[int]] = defaultdict(set)
+        self._waiting_for_ack, self.flow_active = None, True
+        self.app = SimpleNamespace(topics=SimpleNamespace(acks_enabled_for=lambda topic: True),
+                                   consumer_generation_id=1,
+                                   monitor=SimpleNamespace(track_tp_end_offset=lambda tp, end: None))
         self.suspend_flow = asyncio.Event()
         self.log = SimpleNamespace(warning=lambda *a: None, exception=lambda *a: None, info=lambda *a: None,
                                    dev=lambda *a: None)
@@ -60,8 +65,17 @@ class FakeConsumer:
             self.fetcher._stopped.set = True
             return
         self.gamevault_fetched_at = faust_patches.tag_fetch(self, {}).seeks  # as the patched _getmany
-        for tp, offset in self.batches.pop(0):
-            yield tp, SimpleNamespace(offset=offset, topic=tp.topic, key=None, value=None)
+        batch = self.batches.pop(0)
+        records = defaultdict(list)
+        for tp, offset in batch:
+            records[tp].append(SimpleNamespace(offset=offset, topic=tp.topic, partition=tp.partition, key=None,
+                                               value=None))
+        routes = self.app.__dict__.get("gamevault_batch_routes")
+        if routes:  # as the patched _getmany: routed topics leave the batch here
+            faust_patches.divert(self, records, routes)
+        for tp, offset in batch:
+            if tp in records:
+                yield tp, records[tp][[r.offset for r in records[tp]].index(offset)]
 
     async def callback(self, message) -> None:
         tp = TP(message.topic, 0)
@@ -76,6 +90,12 @@ class FakeConsumer:
             if offset:  # (a partition without a commit goes back to its beginning: here, nothing to fetch again)
                 faust_patches.mark_seek(self, tp)
         return dict(self.committed)
+
+    def highwater(self, tp: TP) -> int:
+        return 0
+
+    async def commit(self) -> None:
+        return None
 
     async def _add_gap(self, tp: TP, start: int, end: int) -> None:
         self.gaps.append((tp, start, end))
