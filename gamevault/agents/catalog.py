@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gamevault.agents.app import raw_topic
-from gamevault.agents.runtime import Context, apply, reject, stream_agent
+from gamevault.agents.command_batches import command_agent
+from gamevault.agents.runtime import Context, apply, reject
 from gamevault.agents.services import AgentServices
 from gamevault.domain import catalog
 from gamevault.domain.decision import saga_reply
@@ -96,4 +96,4 @@ def install(services: AgentServices) -> None:
         if decision.state is not None:
             products[pid] = decision.state  # the hold dropped: no event, no reply (commit is one-way)
 
-    services.app.agent(raw_topic(services.app, CATALOG_COMMANDS), name="catalog")(stream_agent(dispatcher))
+    command_agent(services.app, dispatcher)

@@ -129,8 +129,8 @@ BatchHandler = Callable[[dict[Any, list[Any]]], Awaitable[None]]  # {tp: aiokafk
 
 def route_batches(app: Any, topic: str, handler: BatchHandler) -> None:
     """Hand `topic`'s records to `handler` a fetched batch at a time, not one by one to the agent subscribed
-    to it (which keeps the topic in the group). The handler must not raise: what it was handed is
-    acknowledged when it returns, as a Faust agent's event is when the agent moves on."""
+    to it (which keeps the topic in the group). What it was handed is acknowledged when it returns, as a
+    Faust agent's event is when the agent moves on; when it raises, it is fetched again."""
     app.__dict__.setdefault("gamevault_batch_routes", {})[topic] = handler
 
 
@@ -190,8 +190,11 @@ async def hand_over(consumer: Any, moved: dict) -> None:
     for topic, fetched in by_topic.items():
         try:
             await routes[topic](fetched)
-        except Exception:  # the handler's duty, kept as a Faust agent's crash is not: logged, moved on
-            consumer.log.exception("batch handler for %s raised", topic)
+        except Exception:  # nothing lost (handlers are idempotent): the batch is fetched again
+            consumer.log.exception("batch handler for %s raised: its records are fetched again", topic)
+            for tp, records in fetched.items():
+                await rewind(consumer, tp, records[0].offset)
+            continue
         for tp, records in fetched.items():
             if moved.get(tp, 0) > batch.seeks:
                 continue  # moved while handled: fetched again (handlers are idempotent)

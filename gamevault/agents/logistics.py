@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gamevault.agents.app import raw_topic
-from gamevault.agents.runtime import Context, apply, reject, stream_agent
+from gamevault.agents.command_batches import command_agent
+from gamevault.agents.runtime import Context, apply, reject
 from gamevault.agents.services import AgentServices
 from gamevault.domain import logistics
 from gamevault.domain.decision import Decision
@@ -65,4 +65,4 @@ def install(services: AgentServices) -> None:
             await persist(ctx, data["key"], logistics.carrier_event(shipment, {"status": data["status"]},
                                                                     iso(ctx.event.time)))
 
-    services.app.agent(raw_topic(services.app, LOGISTICS_COMMANDS), name="logistics")(stream_agent(dispatcher))
+    command_agent(services.app, dispatcher)

@@ -6,9 +6,9 @@ import logging
 import time
 from typing import Any
 
-from gamevault.agents.app import raw_topic
+from gamevault.agents.command_batches import command_agent
 from gamevault.agents.deadlines import order_partition
-from gamevault.agents.runtime import Context, apply, stream_agent
+from gamevault.agents.runtime import Context, apply
 from gamevault.agents.services import AgentServices
 from gamevault.domain import carts, orders, saga
 from gamevault.domain.decision import Decision
@@ -82,7 +82,7 @@ def install(services: AgentServices) -> None:
 
         dispatcher.on(type_)(cart_handler)
 
-    app.agent(raw_topic(app, ORDERS_COMMANDS), name="orders")(stream_agent(dispatcher))
+    command_agent(app, dispatcher)
 
     # ---- deadlines -------------------------------------------------------------------------------
     last_rebuild: list[Any] = [0.0, set()]  # when, for which partitions

@@ -6,8 +6,8 @@ import logging
 from typing import Any
 
 from gamevault.adapters.retry import PermanentError
-from gamevault.agents.app import raw_topic
-from gamevault.agents.runtime import Context, apply, reject, stream_agent
+from gamevault.agents.command_batches import command_agent
+from gamevault.agents.runtime import Context, apply, reject
 from gamevault.agents.services import AgentServices
 from gamevault.domain import payments
 from gamevault.domain.decision import Decision
@@ -126,4 +126,4 @@ def install(services: AgentServices) -> None:
         if payment is not None and data["ok"]:
             await persist(ctx, data["key"], payments.reconciled(payment, data["answer"], at(ctx)))
 
-    services.app.agent(raw_topic(services.app, PAYMENTS_COMMANDS), name="payments")(stream_agent(dispatcher))
+    command_agent(services.app, dispatcher)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gamevault.agents.app import raw_topic
-from gamevault.agents.runtime import Context, apply, reject, stream_agent
+from gamevault.agents.command_batches import command_agent
+from gamevault.agents.runtime import Context, apply, reject
 from gamevault.agents.services import AgentServices
 from gamevault.domain import comments, reviews
 from gamevault.domain.identity import UsersUnavailable
@@ -103,4 +103,4 @@ def install(services: AgentServices) -> None:
             votes[rid] = counts  # first: it carries this command's mark (see domain/comments.vote)
         await apply(ctx, votes, key, decision)
 
-    services.app.agent(raw_topic(services.app, REVIEWS_COMMANDS), name="reviews")(stream_agent(dispatcher))
+    command_agent(services.app, dispatcher)

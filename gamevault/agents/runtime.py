@@ -167,31 +167,34 @@ class Dispatcher:
         return register
 
     async def handle(self, event: EventT) -> None:
-        msg = event.message
+        await self.handle_record(event.message, self.producer)
+
+    async def handle_record(self, msg: Any, producer: Producer) -> None:
+        """One record (a Faust message or aiokafka's), its outputs through `producer`."""
         headers = list(msg.headers or [])
         raw_key, raw_value = msg.key, msg.value
         try:
             doc = orjson.loads(raw_value)
             cloud = CloudEvent.model_validate(doc)
         except Exception as exc:
-            await self.producer.deadletter(raw_key, raw_value, Reason.NOT_CLOUDEVENT, str(exc)[:500],
-                                           msg.topic, msg.partition, msg.offset, self.name, headers)
+            await producer.deadletter(raw_key, raw_value, Reason.NOT_CLOUDEVENT, str(exc)[:500],
+                                      msg.topic, msg.partition, msg.offset, self.name, headers)
             return
         handler = self.handlers.get(cloud.type)
         if handler is None:
-            await self.producer.deadletter(raw_key, raw_value, Reason.UNKNOWN_TYPE,
-                                           f"{self.name} has no handler for {cloud.type}",
-                                           msg.topic, msg.partition, msg.offset, self.name, headers)
+            await producer.deadletter(raw_key, raw_value, Reason.UNKNOWN_TYPE,
+                                      f"{self.name} has no handler for {cloud.type}",
+                                      msg.topic, msg.partition, msg.offset, self.name, headers)
             return
-        ctx = Context(self.producer, cloud, raw_key.decode() if raw_key else "", msg.topic, msg.partition,
+        ctx = Context(producer, cloud, raw_key.decode() if raw_key else "", msg.topic, msg.partition,
                       msg.offset, headers, self.source)
         try:
             await handler(cloud.data, ctx)
         except Exception as exc:  # a bug or a poison record: park it, answer, go on
             log.error("%s: handler for %s failed:\n%s", self.name, cloud.type, traceback.format_exc())
-            await self.producer.deadletter(raw_key, raw_value, Reason.REJECTED,
-                                           f"handler error: {exc!r}"[:500],
-                                           msg.topic, msg.partition, msg.offset, self.name, headers)
+            await producer.deadletter(raw_key, raw_value, Reason.REJECTED,
+                                      f"handler error: {exc!r}"[:500],
+                                      msg.topic, msg.partition, msg.offset, self.name, headers)
             await ctx.fail("internal", "the command could not be processed")
         EVENTS_PROCESSED.labels(self.name, cloud.type).inc()
 

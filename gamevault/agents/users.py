@@ -7,9 +7,9 @@ import logging
 import uuid
 from typing import Any
 
-from gamevault.agents.app import raw_topic
 from gamevault.agents.bus import CommandTimeout, Unavailable
-from gamevault.agents.runtime import Context, apply, stream_agent
+from gamevault.agents.command_batches import command_agent
+from gamevault.agents.runtime import Context, apply
 from gamevault.agents.services import AgentServices
 from gamevault.domain import users
 from gamevault.passwords import hash_password, verify_password
@@ -38,7 +38,7 @@ def install(services: AgentServices) -> None:
 
         dispatcher.on(type_)(handler)
 
-    services.app.agent(raw_topic(services.app, USERS_COMMANDS), name="users")(stream_agent(dispatcher))
+    command_agent(services.app, dispatcher)
 
 
 def admin_user_id(email: str) -> str:

@@ -86,3 +86,14 @@ def test_a_gap_before_a_routed_batch_is_fetched_again_and_records_read_already_a
     assert consumer.rewound == [(REVIEWS, 5)] and consumer.gaps == []  # 6 and 7 skipped: fetched again
     assert handed == [{REVIEWS: [4, 5]}, {REVIEWS: [5, 6, 7, 8]}]
     assert consumer._acked[REVIEWS] == [4, 5, 6, 7, 8]  # 5 once: the ack of a record is idempotent
+
+
+def test_a_batch_whose_handler_raises_is_fetched_again_not_acknowledged():
+    async def fail_first(consumer: FakeConsumer, n: int) -> None:
+        if n == 1:
+            raise ConnectionError("the broker went away mid-flush")
+
+    consumer, handed = routed([[(REVIEWS, 0), (REVIEWS, 1)], [(REVIEWS, 0), (REVIEWS, 1)]], on_batch=fail_first)
+    asyncio.run(consumer.drain())
+    assert consumer.rewound == [(REVIEWS, 0)]
+    assert handed == [{REVIEWS: [0, 1]}, {REVIEWS: [0, 1]}] and consumer._acked[REVIEWS] == [0, 1]
