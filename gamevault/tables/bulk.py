@@ -22,23 +22,30 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import orjson
 
 from gamevault.jsonbytes import kept
 from gamevault.streams.topics import partition_of
 
-if TYPE_CHECKING:
-    from gamevault.tables.definitions import JsonTable
-
 log = logging.getLogger(__name__)
 Records = dict[tuple[str, int], list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]]]
 # the writer a table write goes to, and the partition of the record that caused it (None: Faust's way)
 WRITING: ContextVar[tuple[BulkWriter, int] | None] = ContextVar("gamevault_bulk_writing", default=None)
+
+
+class Changelogged(Protocol):
+    """A table as the writer sees it (tables/definitions.py `JsonTable`): its store, its changelog's name."""
+
+    @property
+    def held(self) -> MutableMapping[str, bytes]: ...
+
+    @property
+    def changelog(self) -> str: ...
 
 
 @contextmanager
@@ -59,14 +66,14 @@ class BulkWriter:
         self._state: Records = defaultdict(list)  # changelog records
         self._records: Records = defaultdict(list)  # everything else
 
-    def set(self, table: JsonTable, key: str, value: Any, partition: int) -> None:
+    def set(self, table: Changelogged, key: str, value: Any, partition: int) -> None:
         """`table[key] = value`, its changelog record into `partition` (the partition of the event that
         caused it, as Faust does), sent at the next `flush()`."""
         raw = kept(value)
         table.held[key] = raw  # the store only: Faust's per-record changelog send is what we avoid
         self._state[(table.changelog, partition)].append((orjson.dumps(key), raw, []))
 
-    def delete(self, table: JsonTable, key: str, partition: int) -> None:
+    def delete(self, table: Changelogged, key: str, partition: int) -> None:
         """`del table[key]`: out of the store, a tombstone into the changelog."""
         table.held.pop(key, None)
         self._state[(table.changelog, partition)].append((orjson.dumps(key), None, []))
