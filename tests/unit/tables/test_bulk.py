@@ -10,7 +10,7 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.record.default_records import DefaultRecordBatch
 
 from gamevault.streams.topics import partition_of
-from gamevault.tables.bulk import BulkWriter
+from gamevault.tables.bulk import BulkWriter, writing
 from gamevault.tables.definitions import JsonTable
 
 
@@ -70,3 +70,46 @@ def test_keys_land_where_kafkas_default_partitioner_puts_them() -> None:
     partitioner = DefaultPartitioner()
     for key in (b"p1", b"bp-42", "jeu-\u00e9".encode()):
         assert partition_of(key, 6) == partitioner(key, list(range(6)), list(range(6)))
+
+
+class SlowBroker(FakeProducer):
+    """Deliveries complete only when the test says: what is sent before the state is on the broker shows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pending: list[asyncio.Future] = []
+
+    async def send_batch(self, batch: BatchBuilder, topic: str, *, partition: int) -> asyncio.Future:
+        await super().send_batch(batch, topic, partition=partition)
+        delivery = asyncio.get_running_loop().create_future()
+        self.pending.append(delivery)
+        return delivery
+
+
+def test_with_state_first_nothing_it_caused_is_sent_before_the_state_is_on_the_broker() -> None:
+    async def scenario() -> tuple[list[list[str]], int, tuple]:
+        producer = SlowBroker()
+        writer = BulkWriter(SimpleNamespace(producer=SimpleNamespace(_ensure_producer=lambda: producer)))
+        orders = JsonTable(FakeFaustTable("orders"))
+        with writing(writer, 3):  # what a command agent's handler does: a plain table write
+            orders["o-1"] = {"status": "placed"}
+            del orders["o-0"]
+        writer.send_to("orders.events", 1, b"o-1", b"placed", [("traceparent", b"00-ab")])
+        flush = asyncio.ensure_future(writer.flush(state_first=True))
+        await asyncio.sleep(0.01)
+        seen = [[topic for topic, _, _ in producer.sent]]  # only the changelog, its delivery not yet confirmed
+        producer.pending[0].set_result(None)
+        sent = await flush
+        seen.append([topic for topic, _, _ in producer.sent])
+        return seen, sent, producer.sent[0]
+
+    seen, sent, changelog = asyncio.run(scenario())
+    assert seen == [["orders-changelog"], ["orders-changelog", "orders.events"]] and sent == 3
+    assert changelog == ("orders-changelog", 3, [(b'"o-1"', b'{"status":"placed"}'), (b'"o-0"', None)])
+
+
+def test_outside_writing_a_table_write_is_faust_s_own() -> None:
+    faust_table = FakeFaustTable("users")
+    users = JsonTable(faust_table)
+    users["u-1"] = {"name": "Ana"}  # through the Faust table (here a dict): no writer involved
+    assert faust_table["u-1"] == b'{"name":"Ana"}'
