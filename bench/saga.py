@@ -260,7 +260,8 @@ def lever(args: argparse.Namespace, argv: list[str] | None) -> list[Table]:
                        "'http' = gamevault/http_clients.py (httpx over aiohttp, in the worker's "
                        "adapters and the simulators' webhooks; off: httpx's own transport); 'linger' = Faust's "
                        "producer linger 10 ms instead of 2; 'rebalance' = agents/faust_patches.py's drain loop "
-                       "(off: Faust's own).")
+                       "(off: Faust's own); 'batches' = the command and rating agents handed whole fetches "
+                       "(agents/command_batches.py, faust_patches.route_batches; off: each agent's Faust stream).")
     publish([table], "bench.saga", argv, args.no_record)
     return [table]
 

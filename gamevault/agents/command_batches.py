@@ -5,15 +5,17 @@ stream's iterator, an ack), a Faust table write (a FutureMessage through its pro
 producer send per output (an aiokafka future, a small produce request when the saga is not busy). Here
 the consumer hands the agent each fetch of its topic (agents/faust_patches.py `route_batches`); the
 dispatcher decides the records one after another, as the stream would, and what they write and send
-is collected (tables/bulk.py) and flushed once per fetch: the state first, on the broker before any
-event, command or reply it caused is sent. That is the order `runtime.apply` promises (a crash in
-between replays the record, and the domain re-emits the same outputs); Faust's table buffer does not
-keep it. The records are acknowledged after the flush, and committed by Faust after its producer flush.
+is collected (tables/bulk.py), with what the app's other command agents handle from the same fetch, and
+flushed once per fetch: the state first, on the broker before any event, command or reply it caused is
+sent. That is the order `runtime.apply` promises (a crash in between replays the record, and the domain
+re-emits the same outputs); Faust's table buffer does not keep it. The records are acknowledged after
+the flush, and committed by Faust after its producer flush.
 """
 
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from typing import Any
 
 from gamevault.agents import faust_patches
@@ -50,19 +52,37 @@ class CollectingProducer(Producer):
         return SENT
 
 
+@dataclass(frozen=True)
+class Collector:
+    """What every command agent of an app writes and sends while a fetch is handed over, flushed once
+    after all of them (one record batch per partition per fetch, whichever agents wrote it)."""
+
+    writer: BulkWriter
+    producer: CollectingProducer
+
+    async def flush(self) -> None:
+        await self.writer.flush(state_first=True)
+
+
+def collector(app: Any) -> Collector:
+    found = app.__dict__.get("gamevault_collector")
+    if found is None:
+        writer = BulkWriter(app)
+        found = app.__dict__["gamevault_collector"] = Collector(writer, CollectingProducer(app, writer))
+    return found
+
+
 def command_agent(app: Any, dispatcher: Dispatcher) -> None:
     """The dispatcher's agent on its topic (the subscription, and Faust's stream path), and the batch
     route that hands it the topic's fetches instead."""
     app.agent(raw_topic(app, dispatcher.spec), name=dispatcher.name)(stream_agent(dispatcher))
-    writer = BulkWriter(app)
-    producer = CollectingProducer(app, writer)
+    collected = collector(app)
 
     async def handle_fetched(fetched: dict[Any, list[Any]]) -> None:
         for records in fetched.values():
             for record in records:
-                with writing(writer, record.partition):
-                    await dispatcher.handle_record(record, producer)
-        await writer.flush(state_first=True)
+                with writing(collected.writer, record.partition):
+                    await dispatcher.handle_record(record, collected.producer)
 
     handle_fetched.__qualname__ = f"{dispatcher.name}_batches"
-    faust_patches.route_batches(app, dispatcher.spec.name, handle_fetched)
+    faust_patches.route_batches(app, dispatcher.spec.name, handle_fetched, finish=collected.flush)

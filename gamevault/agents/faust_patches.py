@@ -127,11 +127,20 @@ async def fetched_again(consumer: Any, tp: Any, r_offset: int, offset: int) -> b
 BatchHandler = Callable[[dict[Any, list[Any]]], Awaitable[None]]  # {tp: aiokafka ConsumerRecords}
 
 
-def route_batches(app: Any, topic: str, handler: BatchHandler) -> None:
+@dataclass(frozen=True)
+class Route:
+    handler: BatchHandler
+    finish: Callable[[], Awaitable[Any]] | None  # once per fetch, after every handler that shares it
+
+
+def route_batches(app: Any, topic: str, handler: BatchHandler,
+                  finish: Callable[[], Awaitable[Any]] | None = None) -> None:
     """Hand `topic`'s records to `handler` a fetched batch at a time, not one by one to the agent subscribed
-    to it (which keeps the topic in the group). What it was handed is acknowledged when it returns, as a
-    Faust agent's event is when the agent moves on; when it raises, it is fetched again."""
-    app.__dict__.setdefault("gamevault_batch_routes", {})[topic] = handler
+    to it (which keeps the topic in the group). Topics that share a `finish` (a flush of what their
+    handlers wrote) have it awaited once per fetch, after all of their handlers. What a handler was handed
+    is acknowledged once it and its finish have returned, as a Faust agent's event is when the agent moves
+    on; when either raises, it is fetched again."""
+    app.__dict__.setdefault("gamevault_batch_routes", {})[topic] = Route(handler, finish)
 
 
 @dataclass
@@ -144,7 +153,7 @@ class Diverted:
     records: dict[Any, list[Any]]
 
 
-def divert(consumer: Any, records: dict, routes: dict[str, BatchHandler]) -> None:
+def divert(consumer: Any, records: dict, routes: dict[str, Route]) -> None:
     """Take the routed topics' records out of a fetch (the rest goes Faust's way, record by record)."""
     taken = {tp: records.pop(tp) for tp in [tp for tp in records if tp.topic in routes]}
     if taken:
@@ -167,6 +176,11 @@ def acknowledge(consumer: Any, tp: Any, records: list[Any]) -> None:
     notify(consumer._waiting_for_ack)
 
 
+async def fetch_again(consumer: Any, fetched: dict[Any, list[Any]]) -> None:
+    for tp, records in fetched.items():
+        await rewind(consumer, tp, records[0].offset)
+
+
 async def hand_over(consumer: Any, moved: dict) -> None:
     """The records diverted from the last fetch to their handlers, then read and acknowledged."""
     batch, consumer.gamevault_diverted = consumer.gamevault_diverted, None
@@ -187,14 +201,27 @@ async def hand_over(consumer: Any, moved: dict) -> None:
                 and await fetched_again(consumer, tp, r_offset, first)):
             continue
         by_topic[tp.topic][tp] = records
+    handled: dict[str, dict[Any, list[Any]]] = {}
+    finishes: dict[Callable[[], Awaitable[Any]], list[str]] = {}
     for topic, fetched in by_topic.items():
+        route = routes[topic]
         try:
-            await routes[topic](fetched)
+            await route.handler(fetched)
         except Exception:  # nothing lost (handlers are idempotent): the batch is fetched again
             consumer.log.exception("batch handler for %s raised: its records are fetched again", topic)
-            for tp, records in fetched.items():
-                await rewind(consumer, tp, records[0].offset)
+            await fetch_again(consumer, fetched)
             continue
+        handled[topic] = fetched
+        if route.finish is not None:
+            finishes.setdefault(route.finish, []).append(topic)
+    for finish, topics in finishes.items():
+        try:
+            await finish()
+        except Exception:
+            consumer.log.exception("finishing the batches of %s raised: their records are fetched again", topics)
+            for topic in topics:
+                await fetch_again(consumer, handled.pop(topic))
+    for fetched in handled.values():
         for tp, records in fetched.items():
             if moved.get(tp, 0) > batch.seeks:
                 continue  # moved while handled: fetched again (handlers are idempotent)

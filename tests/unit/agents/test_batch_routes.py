@@ -97,3 +97,26 @@ def test_a_batch_whose_handler_raises_is_fetched_again_not_acknowledged():
     asyncio.run(consumer.drain())
     assert consumer.rewound == [(REVIEWS, 0)]
     assert handed == [{REVIEWS: [0, 1]}, {REVIEWS: [0, 1]}] and consumer._acked[REVIEWS] == [0, 1]
+
+
+def test_topics_that_share_a_finish_have_it_once_per_fetch_and_a_failed_finish_fetches_them_again():
+    consumer = FakeConsumer([[(REVIEWS, 0), (ORDERS, 3)], [(REVIEWS, 0), (ORDERS, 3)]], committed={})
+    calls: list[str] = []
+
+    async def finish() -> None:
+        calls.append("finish")
+        if calls.count("finish") == 1:
+            raise ConnectionError("the broker went away mid-flush")
+
+    def handler(name: str):
+        async def handle(fetched: dict) -> None:
+            calls.append(name)
+        return handle
+
+    consumer.app.gamevault_batch_routes = {}
+    faust_patches.route_batches(consumer.app, "reviews", handler("reviews"), finish=finish)
+    faust_patches.route_batches(consumer.app, "orders", handler("orders"), finish=finish)
+    asyncio.run(consumer.drain())
+    assert calls == ["reviews", "orders", "finish", "reviews", "orders", "finish"]
+    assert sorted(consumer.rewound) == [(ORDERS, 3), (REVIEWS, 0)]  # the failed finish: both fetched again
+    assert consumer._acked[REVIEWS] == [0] and consumer._acked[ORDERS] == [3]  # acknowledged once, after

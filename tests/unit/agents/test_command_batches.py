@@ -52,13 +52,18 @@ def test_a_fetch_is_decided_in_order_its_state_sent_first_and_its_outputs_placed
 
     command_batches.command_agent(app, dispatcher)
     assert app.agents == ["orders"]  # the topic stays the agent's (the subscription, Faust's stream path)
-    handle = app.__dict__["gamevault_batch_routes"][ORDERS_COMMANDS.name]
+    route = app.__dict__["gamevault_batch_routes"][ORDERS_COMMANDS.name]
     reply_to = [("reply-to", b"7"), ("correlation-id", b"c-1")]
     commands = [new_event(PLACE_ORDER.type, "/test", {"order_id": "o-1"}, subject="o-1", event_id=f"e-{n}")
                 for n in range(2)]
     fetched = {("orders", 5): [record(10, commands[0].to_json(), reply_to), record(11, b"not json"),
                                record(12, commands[1].to_json())]}
-    asyncio.run(handle(fetched))
+    async def hand_over() -> None:  # as the consumer does: the handlers of a fetch, then their shared finish
+        await route.handler(fetched)
+        assert app.kafka.sent == []  # nothing leaves before the finish
+        await route.finish()
+
+    asyncio.run(hand_over())
 
     sent = [(topic, partition, records) for topic, partition, records in app.kafka.sent]
     assert sent[0] == ("orders-changelog", 5, [(b'"o-1"', b'{"n":1}'), (b'"o-1"', b'{"n":2}')])  # first, in order
