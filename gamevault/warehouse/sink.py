@@ -98,7 +98,7 @@ class Sink:
         self.consumer = AIOKafkaConsumer(
             **self.settings.kafka.aiokafka(), group_id=GROUP, enable_auto_commit=False,
             auto_offset_reset="earliest", max_partition_fetch_bytes=8 * 1024 * 1024,
-            # the lake is minutes fresh (flushes every 5 s at most): fuller fetches, not one per event. With
+            # the lake is seconds fresh (a flush every 5 s at most): fuller fetches, not one per event. With
             # 1 byte / 200 ms it fetched on every event, across all its partitions: 4.5 -> 1.5 ms of its CPU
             # per order on `gamevault up` at 40 orders/s (bench/up.py), and broker requests with it
             fetch_max_wait_ms=500, fetch_min_bytes=1024 * 1024,
