@@ -13,8 +13,8 @@ LEVERS = {
                    "faust.App.__init__ = _linger\n"),
     # the rebalance fix (agents/faust_patches.py drain_safely): off = Faust's own drain loop (what it costs)
     "rebalance": ("from gamevault.agents import faust_patches\nfaust_patches.drain_safely = lambda: None\n", ""),
-    # whole fetched batches for the rating fold (faust_patches.route_batches): off = the agent's own Faust stream
-    "batches": ("from gamevault.agents import faust_patches\nfaust_patches.route_batches = lambda *a, **kw: None\n",
+    # whole fetched batches for the rating fold (agents/batch_routes.py): off = the agent's own Faust stream
+    "batches": ("from gamevault.agents import batch_routes\nbatch_routes.route_batches = lambda *a, **kw: None\n",
                 ""),
     "http": ("import httpx\nfrom gamevault import http_clients\nhttp_clients.async_client = httpx.AsyncClient\n", ""),
 }

@@ -291,7 +291,7 @@ def main(argv: list[str] | None = None) -> list[Table]:
                     "approved edits (10%), retractions (10%) over 20,000 products (Pareto-skewed). Goal: the rating "
                     "agent >= 30,000 events/s per worker (issue 17). Faust variants: median of --repeat alternated "
                     "runs. 'Whole fetched batches': the consumer hands the agent each fetch of its topic "
-                    "(agents/faust_patches.py route_batches) instead of one event at a time through its stream.")
+                    "(agents/batch_routes.py) instead of one event at a time through its stream.")
     t2 = Table("Rating freshness: admin approves a review -> the product's rating shows it (REST to REST)",
                ["samples", "p50 ms", "p95 ms", "p99 ms", "max ms"])
     t2.add(len(lags), percentile(lags, 50), percentile(lags, 95), percentile(lags, 99), max(lags))

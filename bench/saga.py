@@ -261,7 +261,7 @@ def lever(args: argparse.Namespace, argv: list[str] | None) -> list[Table]:
                        "adapters and the simulators' webhooks; off: httpx's own transport); 'linger' = Faust's "
                        "producer linger 10 ms instead of 2; 'rebalance' = agents/faust_patches.py's drain loop "
                        "(off: Faust's own); 'batches' = the command and rating agents handed whole fetches "
-                       "(agents/command_batches.py, faust_patches.route_batches; off: each agent's Faust stream).")
+                       "(agents/command_batches.py, agents/batch_routes.py; off: each agent's Faust stream).")
     publish([table], "bench.saga", argv, args.no_record)
     return [table]
 

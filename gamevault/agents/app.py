@@ -30,7 +30,7 @@ def create_faust_app(settings: Settings) -> faust.App:
         broker_heartbeat_interval=1.0,
         broker_commit_interval=1.0,
         broker_max_poll_interval=300.0,
-        broker_max_poll_records=500,  # a fetch handed over whole (faust_patches.route_batches) stays short
+        broker_max_poll_records=500,  # a fetch handed over whole (agents/batch_routes.py) stays short
         producer_acks=-1,
         producer_linger=0.002,
         stream_wait_empty=False,

@@ -3,7 +3,7 @@
 Through Faust's stream, each command costs a hand-off (a Message, the conductor, a channel queue, the
 stream's iterator, an ack), a Faust table write (a FutureMessage through its producer buffer) and a
 producer send per output (an aiokafka future, a small produce request when the saga is not busy). Here
-the consumer hands the agent each fetch of its topic (agents/faust_patches.py `route_batches`); the
+the consumer hands the agent each fetch of its topic (agents/batch_routes.py); the
 dispatcher decides the records one after another, as the stream would, and what they write and send
 is collected (tables/bulk.py), with what the app's other command agents handle from the same fetch, and
 flushed once per fetch: the state first, on the broker before any event, command or reply it caused is
@@ -18,7 +18,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from gamevault.agents import faust_patches
+from gamevault.agents import batch_routes
 from gamevault.agents.app import raw_topic
 from gamevault.agents.runtime import Dispatcher, Producer, stream_agent
 from gamevault.streams.topics import partition_of, topic
@@ -85,4 +85,4 @@ def command_agent(app: Any, dispatcher: Dispatcher) -> None:
                     await dispatcher.handle_record(record, collected.producer)
 
     handle_fetched.__qualname__ = f"{dispatcher.name}_batches"
-    faust_patches.route_batches(app, dispatcher.spec.name, handle_fetched, finish=collected.flush)
+    batch_routes.route_batches(app, dispatcher.spec.name, handle_fetched, finish=collected.flush)

@@ -2,7 +2,7 @@
 
 Faust hands records to an agent one at a time, at a fixed cost per record that caps any per-event Faust
 stream at ~15k records/s (bench/ratings.py). So the consumer hands this agent whole fetched batches
-(agents/faust_patches.py `route_batches`: the topic stays the agent's, its table co-partitioned with it),
+(agents/batch_routes.py: the topic stays the agent's, its table co-partitioned with it),
 and the agent folds a batch in memory (domain/ratings.py). It then writes, into the product's changelog
 partition, the batch's aggregates first and its votes second: the order that makes a crash at any point
 recoverable by replay. Each vote is a small record of its own, so a write never grows with a product's
@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from gamevault.agents import faust_patches
+from gamevault.agents import batch_routes
 from gamevault.agents.app import raw_topic
 from gamevault.agents.services import AgentServices
 from gamevault.domain import ratings
@@ -87,4 +87,4 @@ def install(services: AgentServices) -> None:
 
     aggregate.__name__ = aggregate.__qualname__ = "ratings_agent"
     app.agent(raw_topic(app, REVIEWS_EVENTS), name="ratings")(aggregate)
-    faust_patches.route_batches(app, REVIEWS_EVENTS.name, aggregate_fetched)
+    batch_routes.route_batches(app, REVIEWS_EVENTS.name, aggregate_fetched)

@@ -1,4 +1,4 @@
-"""Whole fetched batches for a routed topic (agents/faust_patches.py `route_batches`), on the stand-in for
+"""Whole fetched batches for a routed topic (agents/batch_routes.py), on the stand-in for
 Faust's consumer of test_faust_patches: one hand-over per fetch, acknowledged and read as Faust's loop does
 record by record, and nothing acknowledged that a seek or a rebalance sends to be fetched again."""
 
@@ -9,7 +9,7 @@ import asyncio
 import pytest
 from faust.types import TP
 
-from gamevault.agents import faust_patches
+from gamevault.agents import batch_routes, faust_patches
 from tests.unit.agents.test_faust_patches import ORDERS, FakeConsumer
 
 REVIEWS, REVIEWS_1 = TP("reviews", 0), TP("reviews", 1)
@@ -31,7 +31,7 @@ def routed(batches: list[list[tuple[TP, int]]], committed: dict[TP, int | None] 
             await on_batch(consumer, len(handed))
 
     consumer.app.gamevault_batch_routes = {}
-    faust_patches.route_batches(consumer.app, "reviews", handler)
+    batch_routes.route_batches(consumer.app, "reviews", handler)
     return consumer, handed
 
 
@@ -114,8 +114,8 @@ def test_topics_that_share_a_finish_have_it_once_per_fetch_and_a_failed_finish_f
         return handle
 
     consumer.app.gamevault_batch_routes = {}
-    faust_patches.route_batches(consumer.app, "reviews", handler("reviews"), finish=finish)
-    faust_patches.route_batches(consumer.app, "orders", handler("orders"), finish=finish)
+    batch_routes.route_batches(consumer.app, "reviews", handler("reviews"), finish=finish)
+    batch_routes.route_batches(consumer.app, "orders", handler("orders"), finish=finish)
     asyncio.run(consumer.drain())
     assert calls == ["reviews", "orders", "finish", "reviews", "orders", "finish"]
     assert sorted(consumer.rewound) == [(ORDERS, 3), (REVIEWS, 0)]  # the failed finish: both fetched again

@@ -12,7 +12,7 @@ from faust.transport.consumer import Consumer
 from faust.types import TP
 from mode.services import WaitResults
 
-from gamevault.agents import faust_patches
+from gamevault.agents import batch_routes, faust_patches, fetch_marks
 
 ORDERS, CARTS = TP("orders", 0), TP("carts", 0)
 
@@ -64,7 +64,7 @@ class FakeConsumer:
         if not self.batches:
             self.fetcher._stopped.set = True
             return
-        self.gamevault_fetched_at = faust_patches.tag_fetch(self, {}).seeks  # as the patched _getmany
+        self.gamevault_fetched_at = fetch_marks.tag_fetch(self, {}).seeks  # as the patched _getmany
         batch = self.batches.pop(0)
         records = defaultdict(list)
         for tp, offset in batch:
@@ -72,7 +72,7 @@ class FakeConsumer:
                                                value=None))
         routes = self.app.__dict__.get("gamevault_batch_routes")
         if routes:  # as the patched _getmany: routed topics leave the batch here
-            faust_patches.divert(self, records, routes)
+            batch_routes.divert(self, records, routes)
         for tp, offset in batch:
             if tp in records:
                 yield tp, records[tp][[r.offset for r in records[tp]].index(offset)]
@@ -88,7 +88,7 @@ class FakeConsumer:
     async def seek_to_committed(self) -> dict[TP, int | None]:
         for tp, offset in self.committed.items():  # as the patched seek_to_committed, in the consumer's thread
             if offset:  # (a partition without a commit goes back to its beginning: here, nothing to fetch again)
-                faust_patches.mark_seek(self, tp)
+                fetch_marks.mark_seek(self, tp)
         return dict(self.committed)
 
     def highwater(self, tp: TP) -> int:
