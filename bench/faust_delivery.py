@@ -3,13 +3,16 @@
 Faust hands each fetched record over with `wait_first(deliver(record), suspend_flow.wait())`: four tasks
 and an `asyncio.wait` per record, so that a delivery blocked by a full stream buffer gives way when a
 rebalance suspends the flow. `install()` puts in place of `gamevault.agents.faust_patches.deliver` one
-that steps the delivery once in place and only joins that race when it has to wait. bench.ratings and
-`bench.saga --lever delivery` measure it. It is not in GameVault: with it,
-tests/integration/test_effectively_once.py (a worker killed with SIGKILL mid-run) fails, and passes
-without it: 4 runs of 4 before the drain loop's seek fix (agents/faust_patches.py), and again after it
-(accepted orders that never existed: the victim's outputs reached Kafka, its table write did not, and the
-survivor committed past the placement without recreating the order; every commit otherwise complete).
-Its cause is not found; its gain is in docs/BENCHMARKS.md.
+that steps the delivery once in place and only joins that race when it has to wait.
+`bench.saga --lever delivery` measures it (bench.ratings did too, until 2026-12-01 15:00: slower there).
+It is not in GameVault: with it, tests/integration/test_effectively_once.py (a worker killed with
+SIGKILL mid-run) fails, and passes without it: 4 runs of 4 before the drain loop's seek fix
+(agents/faust_patches.py), and again after it (accepted orders that never existed: the victim's outputs
+reached Kafka, its table write did not, and the survivor committed past the placement without
+recreating the order; every commit otherwise complete). Most likely cause: a Faust table write drains
+from Faust's producer buffer after sends made later. The command agents now do without this hand-off
+altogether (agents/command_batches.py: the state sent first and waited for). Its gain is in
+docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations

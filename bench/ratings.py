@@ -128,9 +128,6 @@ from gamevault.agents import faust_patches
 from gamevault.kafka_access import KafkaAccess
 faust_patches.shorten_fetch_wait()
 faust_patches.drain_safely()
-if os.environ.get("FASTPATH") == "1":
-    from bench import faust_delivery
-    faust_delivery.install()
 N = int(os.environ["N"])
 access = KafkaAccess(os.environ["B"], "SASL_PLAINTEXT", "SCRAM-SHA-512", os.environ["KU"], os.environ["KP"])
 app = faust.App("bench-bare-" + os.environ["RUN"], **access.faust(), store="memory://",
@@ -154,10 +151,10 @@ worker.execute_from_commandline()
 """
 
 
-def bare_faust(access: KafkaAccess, n: int, tmp: Path, fastpath: bool) -> float:
+def bare_faust(access: KafkaAccess, n: int, tmp: Path) -> float:
     out = tmp / f"bare-{uuid.uuid4().hex[:6]}.out"
     run = uuid.uuid4().hex[:6]
-    env = {**os.environ, "N": str(n), "FASTPATH": "1" if fastpath else "0", "B": access.bootstrap,
+    env = {**os.environ, "N": str(n), "B": access.bootstrap,
            "KU": access.username or "", "KP": access.password or "", "OUT": str(out), "RUN": run,
            "DATADIR": str(tmp / f"bare-faust-{run}")}
     proc = subprocess.Popen([sys.executable, "-c", BARE_FAUST], env=env, stdout=subprocess.DEVNULL,
@@ -245,8 +242,8 @@ def approval_lag(samples: int, broker: LocalKafka, tmp: Path) -> list[float]:
         stack.stop()
 
 
-FAUST_VARIANTS = {  # name -> (which reader, its levers: the delivery fast path for the bare agent)
-    "bare Faust agent (take_events, counts only), Faust's delivery": ("bare", {"delivery": False}),
+FAUST_VARIANTS = {  # name -> (which reader, the worker's levers, bench/levers.py)
+    "bare Faust agent (take_events, counts only), Faust's delivery": ("bare", {}),
     "GameVault rating agent (Faust table + changelog), as shipped: whole fetched batches": ("gamevault", {}),
     "GameVault rating agent, its own Faust stream (take_events; lever 'batches' off)": ("gamevault",
                                                                                        {"batches": False}),
@@ -274,7 +271,7 @@ def main(argv: list[str] | None = None) -> list[Table]:
         variants: dict[str, list[float]] = {name: [] for name in FAUST_VARIANTS}
         for _ in range(args.repeat):  # alternated: the machine's noise falls on every variant alike
             for name, (kind, flipped) in FAUST_VARIANTS.items():
-                rate = bare_faust(access, n, tmp, flipped["delivery"]) if kind == "bare" else \
+                rate = bare_faust(access, n, tmp) if kind == "bare" else \
                     gamevault_agent(broker, n, tmp, flipped)
                 variants[name].append(rate)
         rates.update({name: median(runs) for name, runs in variants.items()})

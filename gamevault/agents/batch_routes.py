@@ -18,6 +18,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from faust.types.tuples import ack_lock
+from mode.utils.futures import notify
+
 from gamevault.agents.fetch_marks import fetched_again, rewind
 
 BatchHandler = Callable[[dict[Any, list[Any]]], Awaitable[None]]  # {tp: aiokafka ConsumerRecords}
@@ -59,9 +62,6 @@ def divert(consumer: Any, records: dict, routes: dict[str, Route]) -> None:
 
 def acknowledge(consumer: Any, tp: Any, records: list[Any]) -> None:
     """Faust's `Consumer.ack` for a partition's records at once."""
-    from faust.types.tuples import ack_lock
-    from mode.utils.futures import notify
-
     with ack_lock:
         committed = consumer._committed_offset[tp]
         index, acked = consumer._acked_index[tp], consumer._acked[tp]

@@ -59,14 +59,16 @@ class JsonTable:
         if batch is None:
             self.table[key] = kept(value)
         else:
-            batch[0].set(self, key, value, batch[1])
+            writer, partition = batch
+            writer.set(self, key, value, partition)
 
     def __delitem__(self, key: str) -> None:
         batch = WRITING.get()
         if batch is None:
             del self.table[key]
         else:
-            batch[0].delete(self, key, batch[1])
+            writer, partition = batch
+            writer.delete(self, key, partition)
 
     def __contains__(self, key: str) -> bool:
         return bool(self.held.get(key))

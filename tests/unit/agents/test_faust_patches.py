@@ -65,17 +65,17 @@ class FakeConsumer:
             self.fetcher._stopped.set = True
             return
         self.gamevault_fetched_at = fetch_marks.tag_fetch(self, {}).seeks  # as the patched _getmany
-        batch = self.batches.pop(0)
+        fetched = [(tp, SimpleNamespace(offset=offset, topic=tp.topic, partition=tp.partition, key=None, value=None))
+                   for tp, offset in self.batches.pop(0)]
         records = defaultdict(list)
-        for tp, offset in batch:
-            records[tp].append(SimpleNamespace(offset=offset, topic=tp.topic, partition=tp.partition, key=None,
-                                               value=None))
+        for tp, record in fetched:
+            records[tp].append(record)
         routes = self.app.__dict__.get("gamevault_batch_routes")
         if routes:  # as the patched _getmany: routed topics leave the batch here
             batch_routes.divert(self, records, routes)
-        for tp, offset in batch:
+        for tp, record in fetched:  # the rest in the order fetched
             if tp in records:
-                yield tp, records[tp][[r.offset for r in records[tp]].index(offset)]
+                yield tp, record
 
     async def callback(self, message) -> None:
         tp = TP(message.topic, 0)
