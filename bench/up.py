@@ -7,13 +7,20 @@ as fast as 64 clients can (the simulators told to answer at once, the API's rate
 load generator). Each process's CPU is read from /proc before and after the orders flow; completion is
 read on gamevault.orders.events.
 
-Run: `python -m bench.up [--orders 600] [--rates 40,100,0] [--repeat 2]`.
+A fresh broker's JVM compiles Kafka's hot paths in its first minutes: on a cold `up` its compiler threads
+used a fifth of a core while 800 orders flowed at 40/s, more than its request threads. `--warm-up N` places N
+orders (as fast as 64 clients can) before the measured ones, so the figure is that of a broker that has been
+running, as an operator's does; `--warm-up 60` is the cold start. `--requests` also counts every Kafka request
+of every process `up` started (bench/kafka_probe), per completed order by client.
+
+Run: `python -m bench.up [--orders 600] [--rates 40,100,0] [--repeat 2] [--warm-up 1500] [--requests]`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -29,6 +36,44 @@ from bench.saga_orders import place_many
 from gamevault.broker.local import free_port
 
 PARTS = ["worker", "broker", "simulators", "warehouse sink"]
+PROBE = Path(__file__).resolve().parent / "kafka_probe"
+CLIENTS = {"faust": "Faust (agents and producer)", "gamevault-replica": "read-model replica",
+           "gamevault-replies": "replies", "gamevault-ingress": "ingress", "gamevault-warehouse-sink": "lake sink"}
+
+
+def compiler_ticks(pid: int) -> dict[str, int]:
+    """CPU clock ticks of each of a JVM's JIT compiler threads ("C1/C2 CompilerThread<n>"), by thread id."""
+    ticks = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:
+            continue
+        name, fields = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+        if "CompilerThre" in name:
+            ticks[task.name] = int(fields[11]) + int(fields[12])
+    return ticks
+
+
+def compiler_seconds(before: dict[str, int], after: dict[str, int]) -> float:
+    """What the compiler threads alive at the end spent since `before` (the JVM starts and ends compiler threads
+    as it needs them: one gone meanwhile is not counted, so this is a floor)."""
+    return sum(n - before.get(tid, 0) for tid, n in after.items()) / os.sysconf("SC_CLK_TCK")
+
+
+def probe_counts(probe_dir: Path) -> dict[str, float]:
+    """Every process's Kafka request counts so far, summed by (client, API); see bench/kafka_probe."""
+    total: dict[str, float] = {}
+    for path in probe_dir.glob("*.json"):
+        try:
+            counts = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        for key, n in counts.items():
+            client, api = key.split("|")
+            name = next((v for k, v in CLIENTS.items() if client.startswith(k)), "other")
+            total[f"{name}|{api}"] = total.get(f"{name}|{api}", 0) + n
+    return total
 
 
 def children(pid: int) -> list[int]:
@@ -57,8 +102,10 @@ def part_of(pid: int) -> str | None:
     return None
 
 
-def one_run(orders: int, rate: float | None) -> dict[str, float]:
-    """A fresh `gamevault up` in a home of its own -> CPU ms per completed order by part, and the count."""
+def one_run(orders: int, rate: float | None, warm_up: int, requests: bool, warm_at_rate: bool = False
+            ) -> dict[str, float]:
+    """A fresh `gamevault up` in a home of its own -> CPU ms per completed order by part, the count and (with
+    `requests`) Kafka requests per completed order as "client|API"."""
     from gamevault.cli.common import settings_from
 
     with tempfile.TemporaryDirectory(prefix="gv-bench-up-") as tmp:
@@ -67,6 +114,11 @@ def one_run(orders: int, rate: float | None) -> dict[str, float]:
                "GAMEVAULT_TOKEN_RATE_LIMIT_PER_MINUTE": "1000000"}
         for name in ("GAMEVAULT_KAFKA_BOOTSTRAP", "GAMEVAULT_HOME"):
             env.pop(name, None)
+        probe_dir = Path(tmp) / "probe"
+        if requests:
+            probe_dir.mkdir()
+            env.update(GAMEVAULT_BENCH_PROBE_DIR=str(probe_dir),
+                       PYTHONPATH=os.pathsep.join(filter(None, [str(PROBE), env.get("PYTHONPATH")])))
         with open(Path(tmp) / "up.log", "wb") as log:
             up = subprocess.Popen([sys.executable, "-m", "gamevault", "up", "--home", str(home), "--api-port",
                                    str(api_port), "--kafka-port", str(kafka_port)], env=env, stdout=log,
@@ -82,18 +134,30 @@ def one_run(orders: int, rate: float | None) -> dict[str, float]:
             settings = settings_from(home, kafka_port, api_port=api_port)
             products, buyers = prepare(url)
             done = Completions(settings.kafka)
-            wait_done(done, asyncio.run(place_many(url, products, buyers, 60, 20, None)))  # warm-up
+            warm_rate = rate if warm_at_rate else None
+            wait_done(done, asyncio.run(place_many(url, products, buyers, warm_up, 64 if warm_rate is None else 200,
+                                                   warm_rate)))
             parts = {pid: part_of(pid) for pid in children(up.pid)}
             parts = {pid: name for pid, name in parts.items() if name is not None}
-            cpu0 = {pid: cpu_seconds(pid) for pid in parts}
+            time.sleep(1.5 if requests else 0)  # every probe has written its counts since the warm-up
+            broker = next(pid for pid, name in parts.items() if name == "broker")
+            cpu0, requests0 = {pid: cpu_seconds(pid) for pid in parts}, probe_counts(probe_dir)
+            compiler0 = compiler_ticks(broker)
             placed = asyncio.run(place_many(url, products, buyers, orders, 64 if rate is None else 200, rate))
             wait_done(done, placed)
+            cpu1 = {pid: cpu_seconds(pid) for pid in parts}
+            compiler = compiler_seconds(compiler0, compiler_ticks(broker))
+            time.sleep(1.5 if requests else 0)
+            requests1 = probe_counts(probe_dir)
             spent = {name: 0.0 for name in PARTS}
             for pid, name in parts.items():
-                spent[name] += cpu_seconds(pid) - cpu0[pid]
+                spent[name] += cpu1[pid] - cpu0[pid]
             completed = sum(done.done.get(o, (0, ""))[1] == "completed" for o in placed)
             done.close()
-            return {**{name: s * 1000 / max(completed, 1) for name, s in spent.items()}, "completed": completed}
+            sent = {key: (n - requests0.get(key, 0)) / max(completed, 1) for key, n in requests1.items()}
+            return {**{name: s * 1000 / max(completed, 1) for name, s in spent.items()}, "completed": completed,
+                    "broker's JIT compiler": compiler * 1000 / max(completed, 1),
+                    **sent}
         finally:
             up.terminate()
             up.wait(60)
@@ -105,25 +169,54 @@ def main(argv: list[str] | None = None) -> list[Table]:
     parser.add_argument("--rates", type=lambda v: [float(x) for x in v.split(",")], default=[40.0, 100.0, 0.0],
                         help="offered orders per second (0: as fast as 64 clients can, closed loop)")
     parser.add_argument("--repeat", type=int, default=2, help="alternated runs of each rate (median)")
+    parser.add_argument("--warm-up", type=int, default=1500, help="orders placed before the measured ones")
+    parser.add_argument("--warm-at-rate", action="store_true", help="place the warm-up orders at the measured rate "
+                        "(default: as fast as 64 clients can)")
+    parser.add_argument("--requests", action="store_true", help="also count Kafka requests per order by client")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args(argv)
     runs: dict[float, list[dict[str, float]]] = {rate: [] for rate in args.rates}
     for _ in range(args.repeat):  # alternated: the machine's noise falls on every rate alike
         for rate in args.rates:
-            runs[rate].append(one_run(args.orders, rate or None))
+            runs[rate].append(one_run(args.orders, rate or None, args.warm_up, args.requests, args.warm_at_rate))
+    warmed = " at the same rate" if args.warm_at_rate else ""
+    label = {rate: f"{rate:g}" if rate else "as fast as 64 clients can" for rate in runs}
     table = Table(f"Orders through a plain `gamevault up`: CPU ms per completed order by process ({args.orders} "
-                  f"orders a run, medians of {args.repeat} alternated runs)",
-                  ["offered orders/s", "completed", *(f"{name} ms" for name in PARTS), "all ms"])
+                  f"orders a run after {args.warm_up:,}{warmed}, medians of {args.repeat} alternated runs)",
+                  ["offered orders/s", "completed", *(f"{name} ms" for name in PARTS), "all ms",
+                   "of the broker's: its JIT compiler ms"])
     for rate, rows in runs.items():
         ms = {name: median([r[name] for r in rows]) for name in PARTS}
-        table.add(f"{rate:g}" if rate else "as fast as 64 clients can", f"{min(r['completed'] for r in rows)} of "
-                  f"{args.orders}", *(ms[name] for name in PARTS), sum(ms.values()))
+        table.add(label[rate], f"{min(r['completed'] for r in rows)} of {args.orders}", *(ms[name] for name in PARTS),
+                  sum(ms.values()), median([r["broker's JIT compiler"] for r in rows]))
     table.notes.append("Each run: a fresh home, `gamevault up` as an operator starts it (broker, worker with the "
                        "API, simulators, lake sink), the simulators answering at once, the API's rate limits "
-                       "raised; CPU from /proc of each process while the orders flow (after a 60-order warm-up). "
-                       "Goal (issue 17): worker <= 7 ms, broker <= 4 ms per order.")
-    publish([table], "bench.up", argv, args.no_record)
-    return [table]
+                       f"raised, {args.warm_up:,} orders placed first; CPU from /proc of each process while the "
+                       "measured orders flow. Goal (issue 17): worker <= 7 ms, broker <= 4 ms per order.")
+    if jvm_options := os.environ.get("GAMEVAULT_KAFKA_JVM_OPTS"):
+        table.notes.append(f"The broker's JVM with GAMEVAULT_KAFKA_JVM_OPTS={jvm_options!r}.")
+    tables = [table]
+    if args.requests:
+        tables.append(request_table(runs, label, args.orders))
+    publish(tables, "bench.up", argv, args.no_record)
+    return tables
+
+
+def request_table(runs: dict[float, list[dict[str, float]]], label: dict[float, str], orders: int) -> Table:
+    """Kafka requests per completed order by client (medians), and how many partitions a fetch names."""
+    clients = list(CLIENTS.values())
+    table = Table(f"Kafka requests per completed order by client, same runs ({orders} orders a run)",
+                  ["offered orders/s", "produce, all clients", *(f"fetch: {c}" for c in clients),
+                   "partitions a Faust fetch names"])
+    for rate, rows in runs.items():
+        produce = median([sum(v for k, v in r.items() if k.endswith("|Produce")) for r in rows])
+        fetches = [median([r.get(f"{c}|Fetch", 0.0) for r in rows]) for c in clients]
+        faust = [(r.get(f"{CLIENTS['faust']}|FetchPartitions", 0.0), r.get(f"{CLIENTS['faust']}|Fetch", 0.0))
+                 for r in rows]
+        table.add(label[rate], produce, *fetches, median([parts / max(n, 1e-9) for parts, n in faust]))
+    table.notes.append("Counted in every process `up` started, at its aiokafka connections (bench/kafka_probe): "
+                       "a request per call, whatever its size; the broker answers each.")
+    return table
 
 
 if __name__ == "__main__":

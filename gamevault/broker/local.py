@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -101,6 +102,8 @@ class LocalKafka:
         kafka_home = os.environ.get("KAFKA_HOME")
         self.libs = libs_dir or (Path(kafka_home) / "libs" if kafka_home else self.dir / "libs")
         self.heap = heap or os.environ.get("GAMEVAULT_KAFKA_HEAP", "1g")
+        # more JVM options, after GameVault's (e.g. -XX:TieredStopAtLevel=1, measured in README "Benchmarks")
+        self.jvm_options = shlex.split(os.environ.get("GAMEVAULT_KAFKA_JVM_OPTS", ""))
         self.node_id = node_id
         self.extra_config = extra_config or {}
         self.security = security or LocalSecurity.of_home(Path(home))
@@ -247,7 +250,7 @@ class LocalKafka:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         cmd = [
             java, f"-Xms{self.heap}", f"-Xmx{self.heap}", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
-            "-Djava.awt.headless=true", f"-Dlog4j2.configurationFile={self.dir / 'log4j2.yaml'}",
+            *self.jvm_options, "-Djava.awt.headless=true", f"-Dlog4j2.configurationFile={self.dir / 'log4j2.yaml'}",
             "-cp", self._classpath(), "kafka.Kafka", str(config),
         ]
         with open(self.log_file, "ab") as log:

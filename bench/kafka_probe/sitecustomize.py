@@ -1,0 +1,44 @@
+"""Counts every Kafka request a process's aiokafka clients send, by client id and API (bench/up.py --requests).
+
+Loaded by Python at start-up when this directory is on PYTHONPATH and GAMEVAULT_BENCH_PROBE_DIR is set (bench.up
+sets both for the `gamevault up` it starts, so every process it spawns counts). Each process writes its counts
+to <dir>/<pid>.json once a second; a fetch also counts the partitions it names."""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import threading
+import time
+
+PROBE_DIR = os.environ.get("GAMEVAULT_BENCH_PROBE_DIR")
+
+
+def _install(probe_dir: str) -> None:
+    import aiokafka.conn
+
+    counts: collections.Counter[str] = collections.Counter()
+    send = aiokafka.conn.AIOKafkaConnection.send
+
+    def counted(self, request, expect_response=True):
+        api = type(request).__name__.removesuffix("Request")
+        counts[f"{self._client_id}|{api}"] += 1
+        if api == "Fetch":
+            counts[f"{self._client_id}|FetchPartitions"] += sum(len(parts) for _, parts in request.topics)
+        return send(self, request, expect_response)
+
+    def dump() -> None:
+        path = os.path.join(probe_dir, f"{os.getpid()}.json")
+        while True:
+            time.sleep(1.0)
+            with open(path + ".tmp", "w") as out:
+                json.dump(dict(counts), out)
+            os.replace(path + ".tmp", path)
+
+    aiokafka.conn.AIOKafkaConnection.send = counted
+    threading.Thread(target=dump, name="kafka-probe", daemon=True).start()
+
+
+if PROBE_DIR:
+    _install(PROBE_DIR)
