@@ -15,7 +15,7 @@ the flush, and committed by Faust after its producer flush.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from gamevault.agents import batch_routes
@@ -55,26 +55,12 @@ class CollectingProducer(Producer):
 @dataclass(frozen=True)
 class Collector:
     """What every command agent of an app writes and sends while a fetch is handed over, flushed once
-    after all of them (one record batch per partition per fetch, whichever agents wrote it).
-
-    A record whose key was already decided since the last flush is decided after a flush. The domain
-    recognises a replayed record by its cause being its aggregate's last one. Two records of one aggregate
-    in one flush leave only the second's cause in the state. A crash after the state and before the
-    outputs would then replay the first as already done, and its outputs (a saga's next command, a
-    compensation) would never leave. The SIGKILL test caught that: held stock never released."""
+    after all of them (one record batch per partition per fetch, whichever agents wrote it)."""
 
     writer: BulkWriter
     producer: CollectingProducer
-    decided: set[tuple[str, bytes | None]] = field(default_factory=set)  # (topic, key) since the last flush
-
-    async def before(self, record: Any) -> None:
-        """Flush first if `record`'s aggregate was decided since the last flush."""
-        if record.key is not None and (record.topic, record.key) in self.decided:
-            await self.flush()
-        self.decided.add((record.topic, record.key))
 
     async def flush(self) -> None:
-        self.decided.clear()
         await self.writer.flush(state_first=True)
 
 
@@ -95,7 +81,6 @@ def command_agent(app: Any, dispatcher: Dispatcher) -> None:
     async def handle_fetched(fetched: dict[Any, list[Any]]) -> None:
         for records in fetched.values():
             for record in records:
-                await collected.before(record)
                 with writing(collected.writer, record.partition):
                     await dispatcher.handle_record(record, collected.producer)
 
