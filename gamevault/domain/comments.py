@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gamevault.domain.decision import Decision
+from gamevault.domain.decision import Decision, remembered, replay
 from gamevault.domain.reviews import APPROVED, PENDING, REJECTED, Rules, not_moderatable
 from gamevault.streams.contracts.reviews import CommentApproved, CommentRejected, CommentSubmitted, ReviewVoted
 
@@ -22,14 +22,13 @@ def _base(c: dict[str, Any], at: str) -> dict[str, Any]:
 
 def submit(existing: dict[str, Any] | None, review: dict[str, Any] | None, cmd: dict[str, Any], rules: Rules,
            cause: str, at: str) -> Decision:
-    if existing is not None:
-        return Decision(reply=existing)  # the same comment again (its id is the request's)
+    if existing is not None:  # the same comment again (its id is the request's), or a replay after a crash
+        return replay(existing) if existing.get("last_cause") == cause else Decision(reply=existing)
     if review is None or review.get("status") == "retracted" or not review.get("published"):
         return Decision.refuse("not_found", "no such review (comments go under approved reviews)")
     comment = {"comment_id": cmd["comment_id"], "review_id": review["review_id"], "product_id": review["product_id"],
                "author_id": cmd["author_id"], "review_author_id": review["buyer_id"], "body": cmd["body"],
-               "status": PENDING, "reason": None, "created_at": at, "updated_at": at, "version": 1,
-               "last_cause": cause}
+               "status": PENDING, "reason": None, "created_at": at, "updated_at": at, "version": 1}
     events = [(SUBMITTED_T, {**_base(comment, at), "body": comment["body"]})]
     reason = rules.check("", comment["body"])
     if reason:
@@ -38,7 +37,7 @@ def submit(existing: dict[str, Any] | None, review: dict[str, Any] | None, cmd: 
     elif rules.auto_approve:
         comment = {**comment, "status": APPROVED}
         events.append((APPROVED_T, {**_base(comment, at), "moderator": "auto"}))
-    return Decision(state=comment, events=events, reply=comment)
+    return remembered(comment, events, cause)
 
 
 def moderate(c: dict[str, Any] | None, decision: str, reason: str, moderator: str, cause: str, at: str) -> Decision:
@@ -47,10 +46,10 @@ def moderate(c: dict[str, Any] | None, decision: str, reason: str, moderator: st
     assert c is not None
     approve = decision == "approve"
     state = {**c, "status": APPROVED if approve else REJECTED, "reason": None if approve else reason,
-             "updated_at": at, "version": c["version"] + 1, "last_cause": cause}
+             "updated_at": at, "version": c["version"] + 1}
     event = (APPROVED_T, {**_base(state, at), "moderator": moderator}) if approve else \
         (REJECTED_T, {**_base(state, at), "reason": reason or "rejected by a moderator", "moderator": moderator})
-    return Decision(state=state, events=[event], reply=state)
+    return remembered(state, [event], cause)
 
 
 def vote(previous: dict[str, Any] | None, counts: dict[str, Any] | None, review: dict[str, Any] | None,

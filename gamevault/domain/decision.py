@@ -39,3 +39,17 @@ class Decision:
 def saga_reply(type_: CommandType, aggregate: dict[str, Any], data: dict[str, Any]) -> Command:
     """A participant's answer to the order saga about its aggregate (keyed by, and naming, the order)."""
     return Command(type_, aggregate["order_id"], {"order_id": aggregate["order_id"], **data})
+
+
+def remembered(state: dict[str, Any], events: list[tuple[str, dict[str, Any]]], cause: str,
+               reply: bool = True) -> Decision:
+    """A decision whose state keeps its cause and the events it emitted. The runtime stores the state
+    before it sends them (agents/runtime.apply): a command replayed after a crash in between finds its
+    cause there and re-emits them (`replay`), which a state that only says "done" cannot do."""
+    state = {**state, "last_cause": cause, "last_events": events}
+    return Decision(state=state, events=events, reply=state if reply else None)
+
+
+def replay(state: dict[str, Any]) -> Decision:
+    """What the command that produced `state` emitted (see `remembered`), again."""
+    return Decision(events=[(kind, data) for kind, data in state.get("last_events") or []], reply=state)

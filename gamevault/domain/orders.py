@@ -39,6 +39,7 @@ PENDING, STOCK_RESERVED, PAYMENT_PENDING = OrderStatus.PENDING, OrderStatus.STOC
 PAID, SHIPPING, COMPLETED, CANCELLED = OrderStatus.PAID, OrderStatus.SHIPPING, OrderStatus.COMPLETED, \
     OrderStatus.CANCELLED
 FINAL = (COMPLETED, CANCELLED)
+RELEASED = "released"  # a reservation the cancellation gave back (it was requested or reserved)
 ORDER_RANK = {s: n for n, s in enumerate(OrderStatus)}
 
 EVENT_OF = {  # the public event of entering each status
@@ -161,10 +162,15 @@ def reserve_all(order: dict[str, Any]) -> list[Command]:
 
 # ---- what each transition sends ---------------------------------------------------------------------------------
 def replayed(order: dict[str, Any], cause: str) -> Decision | None:
-    """A message already applied: re-emit what its transition emitted, change nothing."""
+    """A message already applied: re-emit what it emitted, change nothing. The state is stored before
+    its commands are sent (agents/runtime.apply), so a crash in between leaves this the only way the
+    commands ever leave: each must be derivable from the stored state."""
     for index, entry in enumerate(order["timeline"]):
         if entry["cause"] == cause:
             return Decision(events=events_of_entry(order, index), commands=_effects_of_entry(order, index))
+    compensation = order.get("compensation") or {}
+    if compensation.get("cause") == cause:  # a refund asked for before the cancellation
+        return Decision(commands=[refund(order, compensation["reason"])])
     return None
 
 
@@ -177,8 +183,10 @@ def _effects_of_entry(order: dict[str, Any], index: int) -> list[Command]:
         return [create_shipment(order)]
     if status == COMPLETED:
         return commit_all(order)
-    if status == CANCELLED:
-        return release_all(order)
+    if status == CANCELLED:  # what the cancellation released (and voided): `cancel_and_release` marks it
+        released = [Command(RELEASE_STOCK, pid, {"order_id": order["order_id"], "product_id": pid})
+                    for pid, state in order["reservations"].items() if state == RELEASED]
+        return released + ([void(order, entry.get("reason", ""))] if order["payment"]["status"] == "voided" else [])
     return []
 
 
@@ -212,7 +220,7 @@ def cancel_and_release(order: dict[str, Any], reason: str, cause: str, now: floa
     state = transition(order, CANCELLED, now, cause, reason=reason)
     state.update(cancel_reason=reason, deadline=None, payment_request=None)
     effects = release_all(state)
-    state["reservations"] = {pid: ("released" if s in ("requested", "reserved") else s)
+    state["reservations"] = {pid: (RELEASED if s in ("requested", "reserved") else s)
                              for pid, s in state["reservations"].items()}
     return Decision(state=state, events=[status_event(state, state["timeline"][-1], order["status"])],
                     commands=effects)
@@ -235,8 +243,8 @@ def cancel(order: dict[str, Any] | None, reason: str, cause: str, now: float, t:
     arrives after the void), refund a captured one before the order ends cancelled."""
     if order is None:
         return Decision(error=("not_found", "no such order"))
-    if (again := replayed(order, cause)) is not None or (order.get("compensation") or {}).get("cause") == cause:
-        return again or Decision()  # the same cancel again: the same outcome
+    if (again := replayed(order, cause)) is not None:
+        return again  # the same cancel again: the same outcome
     status = order["status"]
     if status == CANCELLED:
         return Decision(error=("conflict", f"the order is already cancelled ({order.get('cancel_reason')})"))
@@ -254,5 +262,9 @@ def cancel(order: dict[str, Any] | None, reason: str, cause: str, now: float, t:
 def cancel_unconfirmed(order: dict[str, Any], reason: str, cause: str, now: float) -> Decision:
     """Cancel an order whose payment never confirmed: void it with the gateway, release the stock."""
     step = cancel_and_release({**order, "payment": {**order["payment"], "status": "voided"}}, reason, cause, now)
-    step.commands.append(Command(VOID_PAYMENT, order["order_id"], {"order_id": order["order_id"], "reason": reason}))
+    step.commands.append(void(order, reason))
     return step
+
+
+def void(order: dict[str, Any], reason: str) -> Command:
+    return Command(VOID_PAYMENT, order["order_id"], {"order_id": order["order_id"], "reason": reason})

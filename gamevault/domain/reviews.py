@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from gamevault.domain.decision import Decision
+from gamevault.domain.decision import Decision, remembered, replay
 from gamevault.streams.contracts.reviews import ReviewApproved, ReviewRejected, ReviewRetracted, ReviewSubmitted
 
 SUBMITTED, APPROVED_T = ReviewSubmitted.event_type, ReviewApproved.event_type
@@ -88,7 +88,7 @@ def submit(existing_id: str | None, existing: dict[str, Any] | None, cmd: dict[s
            at: str) -> Decision:
     """A verified buyer's first review of a product (uniqueness per buyer and product)."""
     if existing is not None and existing.get("last_cause") == cause:
-        return Decision(reply=existing)  # replay: the record is there, its events went out with it
+        return replay(existing)  # the record is there; its events may not be
     if existing_id is not None and existing_id == cmd["review_id"] and existing is None:
         existing_id = None  # a replay after a crash that stored the author index but not the review
     if existing_id is not None:
@@ -98,9 +98,9 @@ def submit(existing_id: str | None, existing: dict[str, Any] | None, cmd: dict[s
     review = {"review_id": cmd["review_id"], "product_id": cmd["product_id"], "buyer_id": cmd["buyer_id"],
               "rating": cmd["rating"], "title": cmd["title"], "body": cmd["body"],
               "channel": cmd.get("channel", "web"), "status": PENDING, "reason": None, "published": None,
-              "created_at": at, "updated_at": at, "version": 1, "last_cause": cause}
+              "created_at": at, "updated_at": at, "version": 1}
     review, events = _moderate_automatically(review, rules, at, edit=False)
-    return Decision(state=review, events=events, reply=review)
+    return remembered(review, events, cause)
 
 
 def not_moderatable(record: dict[str, Any] | None, what: str, cause: str) -> Decision | None:
@@ -109,7 +109,7 @@ def not_moderatable(record: dict[str, Any] | None, what: str, cause: str) -> Dec
     if record is None:
         return Decision.refuse("not_found", f"no such {what}")
     if record.get("last_cause") == cause:
-        return Decision(reply=record)
+        return replay(record)
     if record["status"] != PENDING:
         return Decision.refuse("conflict", f"the {what} is {record['status']}, not pending moderation")
     return None
@@ -119,19 +119,18 @@ def moderate(r: dict[str, Any] | None, decision: str, reason: str, moderator: st
     if (refused := not_moderatable(r, "review", cause)) is not None:
         return refused
     assert r is not None
-    base = {**r, "updated_at": at, "version": r["version"] + 1, "last_cause": cause}
+    base = {**r, "updated_at": at, "version": r["version"] + 1}
     if decision == "approve":
         state = _publish(base, at)
-        return Decision(state=state, reply=state, events=[
-            (APPROVED_T, {**_event_base(state, at), "rating": r["rating"], "moderator": moderator})])
+        return remembered(state, [(APPROVED_T, {**_event_base(state, at), "rating": r["rating"],
+                                                "moderator": moderator})], cause)
     if r.get("published"):  # a rejected edit: the published version stays
         state = {**base, "status": APPROVED, "reason": reason, "rating": r["published"]["rating"],
                  "title": r["published"]["title"], "body": r["published"]["body"]}
     else:
         state = {**base, "status": REJECTED, "reason": reason}
-    return Decision(state=state, reply=state, events=[
-        (REJECTED_T, {**_event_base(state, at), "reason": reason or "rejected by a moderator",
-                      "moderator": moderator})])
+    return remembered(state, [(REJECTED_T, {**_event_base(state, at), "reason": reason or "rejected by a moderator",
+                                            "moderator": moderator})], cause)
 
 
 def edit(r: dict[str, Any] | None, cmd: dict[str, Any], rules: Rules, cause: str, at: str) -> Decision:
@@ -140,19 +139,19 @@ def edit(r: dict[str, Any] | None, cmd: dict[str, Any], rules: Rules, cause: str
     if r["buyer_id"] != cmd["buyer_id"]:
         return Decision.refuse("forbidden", "only its author may edit a review")
     if r.get("last_cause") == cause:
-        return Decision(reply=r)
+        return replay(r)
     changes = {k: cmd[k] for k in ("rating", "title", "body") if cmd.get(k) is not None}
-    state = {**r, **changes, "status": PENDING, "reason": None, "updated_at": at, "version": r["version"] + 1,
-             "last_cause": cause}
+    state = {**r, **changes, "status": PENDING, "reason": None, "updated_at": at, "version": r["version"] + 1}
     state, events = _moderate_automatically(state, rules, at, edit=True)
-    return Decision(state=state, events=events, reply=state)
+    return remembered(state, events, cause)
 
 
 def retract(r: dict[str, Any] | None, buyer_id: str, cause: str, at: str) -> Decision:
+    if r is not None and r.get("last_cause") == cause:
+        return replay(r)
     if r is None or r["status"] == RETRACTED:
         return Decision.refuse("not_found", "no such review")
     if r["buyer_id"] != buyer_id:
         return Decision.refuse("forbidden", "only its author may retract a review")
-    state = {**r, "status": RETRACTED, "published": None, "updated_at": at, "version": r["version"] + 1,
-             "last_cause": cause}
-    return Decision(state=state, reply=state, events=[(RETRACTED_T, _event_base(state, at))])
+    state = {**r, "status": RETRACTED, "published": None, "updated_at": at, "version": r["version"] + 1}
+    return remembered(state, [(RETRACTED_T, _event_base(state, at))], cause)

@@ -161,34 +161,37 @@ def deadline(order: Order, msg: dict[str, Any], cause: str, now: float, t: Timeo
     if status in FINAL or order.get("deadline") is None or now < order["deadline"] or \
             msg.get("deadline") != order["deadline"]:
         return Decision()  # stale: the order moved on, or the deadline was extended since
-    bumped = {**order, "retries": order["retries"] + 1, "version": order["version"] + 1, "updated_at": now}
+    retry = {**order, "retries": order["retries"] + 1, "version": order["version"] + 1, "updated_at": now,
+             "retried_by": cause,
+             "deadline": now + (t.delivery_s if status == SHIPPING and not order.get("compensation") else t.step_s)}
     first_retry = order["retries"] < 1
-    if order.get("compensation"):  # the refund is not confirmed yet: ask again (refunds are keyed: once)
-        bumped["deadline"] = now + t.step_s
-        return Decision(state=bumped, commands=[refund(order, order["compensation"]["reason"])])
+    if order.get("compensation") or status == SHIPPING:  # ask again: the refund, the carrier's tracking
+        return Decision(state=retry, commands=retried(retry))
     if status == PENDING:
         return cancel_and_release(order, "stock_timeout", cause, now)
+    if first_retry and status in (STOCK_RESERVED, PAYMENT_PENDING, PAID):  # once more, where that is safe
+        return Decision(state=retry, commands=retried(retry))
     if status == STOCK_RESERVED:
-        if first_retry:  # starting a payment is idempotent: one more try
-            bumped["deadline"] = now + t.step_s
-            return Decision(state=bumped, commands=[start_payment(bumped)])
         return cancel_unconfirmed(order, "payment_start_timeout", cause, now)
     if status == PAYMENT_PENDING:
-        if first_retry:  # no webhook in time: ask the gateway once (reconciliation)
-            bumped["deadline"] = now + t.step_s
-            ask = Command(RECONCILE_PAYMENT, order["order_id"], {"order_id": order["order_id"]})
-            return Decision(state=bumped, commands=[ask])
         return cancel_unconfirmed(order, "payment_not_confirmed", cause, now)
     if status == PAID:
-        if first_retry:
-            bumped["deadline"] = now + t.step_s
-            return Decision(state=bumped, commands=[create_shipment(bumped)])
         return compensate_money(order, "shipment_not_created", cause, now, t)
-    if status == SHIPPING:  # no delivery notice yet: ask the carrier, keep waiting
-        bumped["deadline"] = now + t.delivery_s
-        track = Command(TRACK_SHIPMENT, order["order_id"], {"order_id": order["order_id"]})
-        return Decision(state=bumped, commands=[track])
     return Decision()
+
+
+def retried(order: Order) -> list[Command]:
+    """What a deadline's retry sends, from the order it left (`retried_by`): a replay sends it again.
+    A refund not yet confirmed (refunds are keyed: once); a payment start (idempotent); the gateway
+    asked once for a payment with no webhook in time (reconciliation); a shipment (idempotent);
+    the carrier asked for a delivery notice."""
+    oid = order["order_id"]
+    if order.get("compensation"):
+        return [refund(order, order["compensation"]["reason"])]
+    return {STOCK_RESERVED: lambda: [start_payment(order)],
+            PAYMENT_PENDING: lambda: [Command(RECONCILE_PAYMENT, oid, {"order_id": oid})],
+            PAID: lambda: [create_shipment(order)],
+            SHIPPING: lambda: [Command(TRACK_SHIPMENT, oid, {"order_id": oid})]}.get(order["status"], list)()
 
 
 STEPS: dict[CommandType, Step] = {
@@ -207,4 +210,6 @@ def apply(order: Order | None, reply: CommandType, msg: dict[str, Any], cause: s
         return Decision(error=("not_found", f"no order {msg.get('order_id')}"))
     if (again := replayed(order, cause)) is not None:
         return again
+    if order.get("retried_by") == cause:  # a deadline's retry, replayed
+        return Decision(commands=retried(order))
     return STEPS[reply](order, msg, cause, now, t)

@@ -171,3 +171,50 @@ def test_an_order_is_in_one_currency_and_its_total_fits_money():
     with pytest.raises(o.InvalidOrder, match="largest"):
         o.order_total([huge])
     assert o.order_total([{**huge, "quantity": 1}])["amount"] == "9999999999.99"
+
+
+STEP_KINDS = [*MESSAGES, ("deadline", {}), ("cancel", {})]
+
+
+def decide(order, index, cause, now):
+    """Message `index` of STEP_KINDS against the order (a deadline names the order's current one)."""
+    kind, msg = STEP_KINDS[index]
+    if kind == "cancel":
+        return o.cancel(order, "buyer", cause, now, T)
+    if kind == "deadline":
+        msg = {"deadline": order["deadline"]}
+        now = max(now, order["deadline"] or now)
+    return apply(order, kind, {"order_id": "o1", **msg}, cause, now, T)
+
+
+def outputs(step):
+    return step.events, [(c.type, c.key, c.data) for c in step.commands]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(range(len(STEP_KINDS))), min_size=1, max_size=20))
+def test_every_stored_step_replayed_on_its_state_re_emits_all_it_emitted(picks):
+    """The runtime stores a step's state before sending what it caused; after a crash in between, the
+    replay on that state is the only way those commands leave. A cancellation's releases were once
+    lost that way (its state marks them released, and the replay listed only what was still held):
+    stock held for good after a SIGKILL (tests/integration/test_effectively_once.py)."""
+    order, _ = placed()
+    now = 101.0
+    for n, index in enumerate(picks):
+        cause = f"c-{n}"
+        step = decide(order, index, cause, now + n)
+        if step.state is None:
+            continue
+        replay = decide(step.state, index, cause, now + n)
+        assert replay.state is None, (STEP_KINDS[index][0], cause)
+        assert outputs(replay) == outputs(step), STEP_KINDS[index][0]
+        order = step.state
+
+
+def test_a_replayed_cancellation_releases_and_voids_again():
+    order = run(placed()[0], HAPPY[:3])  # both items reserved, the payment started
+    step = o.cancel(order, "buyer", "c-cancel", 110, T)
+    assert {(e.type, e.key) for e in step.commands} == {(c.RELEASE_STOCK, "p1"), (c.RELEASE_STOCK, "p2"),
+                                                        (c.VOID_PAYMENT, "o1")}
+    replay = o.cancel(step.state, "buyer", "c-cancel", 110, T)
+    assert outputs(replay) == outputs(step)
