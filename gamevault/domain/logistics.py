@@ -19,19 +19,26 @@ def _base(s: dict[str, Any], at: str) -> dict[str, Any]:
     return {"order_id": s["order_id"], "shipment_id": s["shipment_id"], "carrier": CARRIER, "at": at}
 
 
+def answers(s: dict[str, Any]) -> Decision:
+    """The saga's answers for where the shipment is. A step's state is stored before its answer is sent
+    (agents/runtime.apply), so a command that finds its step done (a replay after a crash, a duplicate
+    notice, a retried creation) answers again: the saga ignores what it already knows."""
+    if s["status"] == CREATING:
+        return Decision()
+    if s["status"] == FAILED:
+        return Decision(commands=[saga_reply(SHIPMENT_FAILED, s, {"reason": s.get("reason") or "carrier refused"})])
+    replies = [saga_reply(SHIPMENT_CREATED, s, {"shipment_id": s["shipment_id"], "carrier": CARRIER,
+                                                "tracking_number": s["tracking_number"]})]
+    if s["status"] == DELIVERED:
+        replies.append(saga_reply(SHIPMENT_DELIVERED, s, {"shipment_id": s["shipment_id"]}))
+    return Decision(commands=replies)
+
+
 def create(existing: dict[str, Any] | None, cmd: dict[str, Any], at: str) -> Decision:
     if existing is not None:
         if existing["status"] == CREATING:
             return Decision(calls=[("create", existing)])
-        if existing["status"] in (CREATED, DELIVERED):
-            replies = [saga_reply(SHIPMENT_CREATED, existing, {
-                "shipment_id": existing["shipment_id"], "carrier": CARRIER,
-                "tracking_number": existing["tracking_number"]})]
-            if existing["status"] == DELIVERED:
-                replies.append(saga_reply(SHIPMENT_DELIVERED, existing, {"shipment_id": existing["shipment_id"]}))
-            return Decision(commands=replies)
-        reason = existing.get("reason") or "carrier refused"
-        return Decision(commands=[saga_reply(SHIPMENT_FAILED, existing, {"reason": reason})])
+        return answers(existing)
     state = {"order_id": cmd["order_id"], "shipment_id": deterministic_id("shipment", cmd["order_id"]),
              "address": cmd["address"], "items": cmd["items"], "status": CREATING, "tracking_number": None,
              "carrier_id": None, "reason": None, "seen": [], "created_at": at, "updated_at": at, "version": 1}
@@ -40,7 +47,7 @@ def create(existing: dict[str, Any] | None, cmd: dict[str, Any], at: str) -> Dec
 
 def created(s: dict[str, Any], result: dict[str, Any], at: str) -> Decision:
     if s["status"] != CREATING:
-        return Decision()
+        return answers(s)
     if not result.get("ok"):
         if result.get("transient"):
             return Decision()  # the carrier is away: the saga's deadline asks again (same key)
@@ -76,7 +83,7 @@ def carrier_event(s: dict[str, Any] | None, event: dict[str, Any], at: str) -> D
         return Decision()
     event_id = event.get("event_id")
     if event_id and event_id in s["seen"]:
-        return Decision()
+        return answers(s) if s["status"] in (DELIVERED, FAILED) else Decision()
     seen = ([*s["seen"], event_id] if event_id else s["seen"])[-32:]
     status = event.get("status")
     if s["status"] == CREATING and status in (DELIVERED, FAILED):  # overtook the creation answer: keep it
@@ -88,4 +95,6 @@ def carrier_event(s: dict[str, Any] | None, event: dict[str, Any], at: str) -> D
                        commands=[saga_reply(SHIPMENT_DELIVERED, s, {"shipment_id": s["shipment_id"]})])
     if s["status"] == CREATED and status == FAILED:
         return _failed(s, event.get("reason") or "lost in transit", at, seen=seen)
-    return Decision(state={**s, "seen": seen, "version": s["version"] + 1} if event_id else None)
+    again = answers(s) if s["status"] in (DELIVERED, FAILED) and status == s["status"] else Decision()
+    again.state = {**s, "seen": seen, "version": s["version"] + 1} if event_id else None
+    return again  # nothing new (a tracking answer after the notice: the saga is answered again)

@@ -46,21 +46,25 @@ def _bump(p: dict[str, Any], **changes: Any) -> dict[str, Any]:
     return {**p, **changes, "version": p["version"] + 1}
 
 
+def answers(p: dict[str, Any], started: bool = True) -> Decision:
+    """The saga's answers for where the payment is (`started`: its start too). A step's state is stored
+    before its answer is sent (agents/runtime.apply), so a command that finds its step done (a replay
+    after a crash, a duplicate notification, a retried start) answers again: the saga ignores what it
+    already knows."""
+    ids = {"payment_id": p["payment_id"], "provider_reference": p["reference"]}
+    if p["status"] == FAILED:
+        return Decision(commands=[saga_reply(PAYMENT_FAILED, p, {"reason": p.get("reason") or "declined"})])
+    replies = [saga_reply(PAYMENT_STARTED, p, ids)] if started and p["status"] in (PENDING, CAPTURED) else []
+    if p["status"] == CAPTURED:
+        replies.append(saga_reply(PAYMENT_CAPTURED, p, ids))
+    return Decision(commands=replies)
+
+
 def start(existing: dict[str, Any] | None, cmd: dict[str, Any], at: str) -> Decision:
     if existing is not None:
         if existing["status"] == STARTING:  # not answered yet (or lost in a crash): call again, same key
             return Decision(calls=[("start", existing)])
-        if existing["status"] in (PENDING, CAPTURED):
-            reply = [saga_reply(PAYMENT_STARTED, existing, {"payment_id": existing["payment_id"],
-                                          "provider_reference": existing["reference"]})]
-            if existing["status"] == CAPTURED:
-                reply.append(saga_reply(PAYMENT_CAPTURED, existing, {"payment_id": existing["payment_id"],
-                                                   "provider_reference": existing["reference"]}))
-            return Decision(commands=reply)
-        if existing["status"] == FAILED:
-            reason = existing.get("reason", "declined")
-            return Decision(commands=[saga_reply(PAYMENT_FAILED, existing, {"reason": reason})])
-        return Decision()
+        return answers(existing)
     request = dict(cmd["request"])
     state = {
         "order_id": cmd["order_id"], "payment_id": payment_id(cmd["order_id"]), "provider": request["provider"],
@@ -74,7 +78,7 @@ def start(existing: dict[str, Any] | None, cmd: dict[str, Any], at: str) -> Deci
 def started(p: dict[str, Any], result: dict[str, Any], at: str) -> Decision:
     """The gateway answered the start call."""
     if p["status"] != STARTING:
-        return Decision()
+        return answers(p)
     if not result["ok"]:
         state = _bump(p, status=FAILED, reason=result["reason"], request=None, updated_at=at)
         failed = {**_base(p, at), "reason": result["reason"]}
@@ -140,7 +144,7 @@ def notified(p: dict[str, Any] | None, note: dict[str, Any], at: str) -> Decisio
         return Decision()
     event_id = note.get("event_id")
     if event_id and event_id in p["seen"]:
-        return Decision()  # a duplicate delivery
+        return answers(p, started=False)  # a duplicate delivery (or this one replayed)
     seen = ([*p["seen"], event_id] if event_id else p["seen"])[-SEEN_LIMIT:]
     outcome = note["outcome"]  # approved (PayPal: capture now) | captured | failed | pending
     reference = note.get("reference") or p["reference"]
@@ -164,7 +168,9 @@ def notified(p: dict[str, Any] | None, note: dict[str, Any], at: str) -> Decisio
             return Decision(state=state, events=[(PaymentCaptured.event_type,
                                                  {**_base(p, at), "provider_reference": reference})],
                            calls=[("refund", state)])
-        return Decision(state=_bump(p, seen=seen))  # already captured (or refunding/refunded): nothing new
+        again = answers(p, started=False)  # already captured (or refunding/refunded): nothing new
+        again.state = _bump(p, seen=seen)
+        return again
     if outcome == "failed":
         if status in (STARTING, PENDING):
             reason = note.get("reason") or "declined"

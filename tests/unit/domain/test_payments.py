@@ -32,7 +32,22 @@ def test_duplicate_notifications_count_once():
     first = p.notified(payment, {"event_id": "e1", "outcome": "captured"}, AT)
     assert first.state["captures"] == 1 and replies(first)[0][0] == "payment_captured"
     dup = p.notified(first.state, {"event_id": "e1", "outcome": "captured"}, AT)
-    assert dup.state is None and not replies(dup)
+    assert dup.state is None and not dup.events  # counted once, announced once
+    assert replies(dup) == replies(first)  # the saga answered again: a replay after a crash sends it
+
+
+def test_every_step_replayed_on_its_stored_state_answers_the_saga_again():
+    """The state is stored before the saga's answer is sent; a replay that found its step done and
+    answered nothing left the order waiting (a capture was then voided and refunded)."""
+    for first_step in (lambda pay: p.started(pay, {"ok": True, "reference": "ref"}, AT),
+                       lambda pay: p.started(pay, {"ok": False, "reason": "declined"}, AT)):
+        starting = p.start(None, {"order_id": "o1", "buyer_id": "b", "amount": {"amount": "1.00", "currency": "PEN"},
+                                  "request": {"provider": "yape"}}, AT).state
+        first = first_step(starting)
+        assert replies(first_step(first.state)) == replies(first)
+    captured = p.notified(started(), {"event_id": "e1", "outcome": "captured"}, AT)
+    asked = p.reconciled(captured.state, "captured", AT)  # the one status query, after the answer was lost
+    assert "payment_captured" in [name for name, _ in replies(asked)]
 
 
 def test_a_failure_after_a_capture_never_moves_it_back():
