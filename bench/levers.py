@@ -17,6 +17,12 @@ LEVERS = {
     "batches": ("from gamevault.agents import batch_routes\nbatch_routes.route_batches = lambda *a, **kw: None\n",
                 ""),
     "http": ("import httpx\nfrom gamevault import http_clients\nhttp_clients.async_client = httpx.AsyncClient\n", ""),
+    # a batch's state and what it caused in one produce round (what an atomic write would buy at most):
+    # on = the flush does not wait for the state before sending the rest. Measured, not shipped: see
+    # docs/RELIABILITY.md (a crash may then keep outputs whose state is lost)
+    "one_write": ("", "from gamevault.tables.bulk import BulkWriter\n_flush = BulkWriter.flush\n"
+                      "async def _one_write(self, state_first=False):\n    return await _flush(self, False)\n"
+                      "BulkWriter.flush = _one_write\n"),
 }
 
 

@@ -13,7 +13,10 @@ orders (as fast as 64 clients can) before the measured ones, so the figure is th
 running, as an operator's does; `--warm-up 60` is the cold start. `--requests` also counts every Kafka request
 of every process `up` started (bench/kafka_probe), per completed order by client.
 
-Run: `python -m bench.up [--orders 600] [--rates 40,100,0] [--repeat 2] [--warm-up 1500] [--requests]`.
+`--lever NAME` runs each rate with one of bench/levers.py's levers off, then on (alternated).
+
+Run: `python -m bench.up [--orders 600] [--rates 40,100,0] [--repeat 2] [--warm-up 1500] [--requests]
+[--lever NAME]`.
 """
 
 from __future__ import annotations
@@ -27,10 +30,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from bench.common import Table, cpu_seconds, median, publish
+from bench.levers import LEVERS
 from bench.saga import Completions, prepare, wait_done
 from bench.saga_orders import place_many
 from gamevault.broker.local import free_port
@@ -102,10 +107,10 @@ def part_of(pid: int) -> str | None:
     return None
 
 
-def one_run(orders: int, rate: float | None, warm_up: int, requests: bool, warm_at_rate: bool = False
-            ) -> dict[str, float]:
+def one_run(orders: int, rate: float | None, warm_up: int, requests: bool, warm_at_rate: bool = False,
+            lever: str | None = None) -> dict[str, float]:
     """A fresh `gamevault up` in a home of its own -> CPU ms per completed order by part, the count and (with
-    `requests`) Kafka requests per completed order as "client|API"."""
+    `requests`) Kafka requests per completed order as "client|API". `lever`: "NAME:on" or "NAME:off"."""
     from gamevault.cli.common import settings_from
 
     with tempfile.TemporaryDirectory(prefix="gv-bench-up-") as tmp:
@@ -117,8 +122,11 @@ def one_run(orders: int, rate: float | None, warm_up: int, requests: bool, warm_
         probe_dir = Path(tmp) / "probe"
         if requests:
             probe_dir.mkdir()
-            env.update(GAMEVAULT_BENCH_PROBE_DIR=str(probe_dir),
-                       PYTHONPATH=os.pathsep.join(filter(None, [str(PROBE), env.get("PYTHONPATH")])))
+            env["GAMEVAULT_BENCH_PROBE_DIR"] = str(probe_dir)
+        if lever:
+            env["GAMEVAULT_BENCH_LEVER"] = lever
+        if requests or lever:
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROBE), env.get("PYTHONPATH")]))
         with open(Path(tmp) / "up.log", "wb") as log:
             up = subprocess.Popen([sys.executable, "-m", "gamevault", "up", "--home", str(home), "--api-port",
                                    str(api_port), "--kafka-port", str(kafka_port)], env=env, stdout=log,
@@ -173,22 +181,28 @@ def main(argv: list[str] | None = None) -> list[Table]:
     parser.add_argument("--warm-at-rate", action="store_true", help="place the warm-up orders at the measured rate "
                         "(default: as fast as 64 clients can)")
     parser.add_argument("--requests", action="store_true", help="also count Kafka requests per order by client")
+    parser.add_argument("--lever", choices=sorted(LEVERS), help="each rate with one lever of bench/levers.py "
+                        "off, then on (alternated)")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args(argv)
-    runs: dict[float, list[dict[str, float]]] = {rate: [] for rate in args.rates}
+    settings = [(rate, state) for rate in args.rates for state in (["off", "on"] if args.lever else [""])]
+    runs: dict[tuple[float, str], list[dict[str, float]]] = {setting: [] for setting in settings}
     for _ in range(args.repeat):  # alternated: the machine's noise falls on every rate alike
-        for rate in args.rates:
-            runs[rate].append(one_run(args.orders, rate or None, args.warm_up, args.requests, args.warm_at_rate))
+        for rate, state in settings:
+            lever = f"{args.lever}:{state}" if args.lever else None
+            runs[rate, state].append(one_run(args.orders, rate or None, args.warm_up, args.requests,
+                                             args.warm_at_rate, lever))
     warmed = " at the same rate" if args.warm_at_rate else ""
-    label = {rate: f"{rate:g}" if rate else "as fast as 64 clients can" for rate in runs}
+    label = {(rate, state): (f"{rate:g}" if rate else "as fast as 64 clients can") +
+             (f", {args.lever} {state}" if state else "") for rate, state in runs}
     table = Table(f"Orders through a plain `gamevault up`: CPU ms per completed order by process ({args.orders} "
                   f"orders a run after {args.warm_up:,}{warmed}, medians of {args.repeat} alternated runs)",
                   ["offered orders/s", "completed", *(f"{name} ms" for name in PARTS), "all ms",
                    "of the broker's: its JIT compiler ms"])
-    for rate, rows in runs.items():
+    for setting, rows in runs.items():
         ms = {name: median([r[name] for r in rows]) for name in PARTS}
-        table.add(label[rate], f"{min(r['completed'] for r in rows)} of {args.orders}", *(ms[name] for name in PARTS),
-                  sum(ms.values()), median([r["broker's JIT compiler"] for r in rows]))
+        table.add(label[setting], f"{min(r['completed'] for r in rows)} of {args.orders}",
+                  *(ms[name] for name in PARTS), sum(ms.values()), median([r["broker's JIT compiler"] for r in rows]))
     table.notes.append("Each run: a fresh home, `gamevault up` as an operator starts it (broker, worker with the "
                        "API, simulators, lake sink), the simulators answering at once, the API's rate limits "
                        f"raised, {args.warm_up:,} orders placed first; CPU from /proc of each process while the "
@@ -202,18 +216,18 @@ def main(argv: list[str] | None = None) -> list[Table]:
     return tables
 
 
-def request_table(runs: dict[float, list[dict[str, float]]], label: dict[float, str], orders: int) -> Table:
+def request_table(runs: dict[Any, list[dict[str, float]]], label: dict[Any, str], orders: int) -> Table:
     """Kafka requests per completed order by client (medians), and how many partitions a fetch names."""
     clients = list(CLIENTS.values())
     table = Table(f"Kafka requests per completed order by client, same runs ({orders} orders a run)",
                   ["offered orders/s", "produce, all clients", *(f"fetch: {c}" for c in clients),
                    "partitions a Faust fetch names"])
-    for rate, rows in runs.items():
+    for setting, rows in runs.items():
         produce = median([sum(v for k, v in r.items() if k.endswith("|Produce")) for r in rows])
         fetches = [median([r.get(f"{c}|Fetch", 0.0) for r in rows]) for c in clients]
         faust = [(r.get(f"{CLIENTS['faust']}|FetchPartitions", 0.0), r.get(f"{CLIENTS['faust']}|Fetch", 0.0))
                  for r in rows]
-        table.add(label[rate], produce, *fetches, median([parts / max(n, 1e-9) for parts, n in faust]))
+        table.add(label[setting], produce, *fetches, median([parts / max(n, 1e-9) for parts, n in faust]))
     table.notes.append("Counted in every process `up` started, at its aiokafka connections (bench/kafka_probe): "
                        "a request per call, whatever its size; the broker answers each.")
     return table

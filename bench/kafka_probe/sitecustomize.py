@@ -1,4 +1,5 @@
-"""Counts every Kafka request a process's aiokafka clients send, by client id and API (bench/up.py --requests).
+"""Counts every Kafka request a process's aiokafka clients send, by client id and API (bench/up.py --requests),
+and turns a lever of bench/levers.py on or off (bench/up.py --lever).
 
 Loaded by Python at start-up when this directory is on PYTHONPATH and GAMEVAULT_BENCH_PROBE_DIR is set (bench.up
 sets both for the `gamevault up` it starts, so every process it spawns counts). Each process writes its counts
@@ -40,5 +41,18 @@ def _install(probe_dir: str) -> None:
     threading.Thread(target=dump, name="kafka-probe", daemon=True).start()
 
 
+def _lever(setting: str) -> None:
+    """GAMEVAULT_BENCH_LEVER=NAME:on|off turns one of bench/levers.py's levers on or off in this process."""
+    import sys
+
+    name, _, state = setting.partition(":")
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    from bench.levers import LEVERS
+
+    exec(LEVERS[name][state == "on"], {})  # the benchmark's own lever code
+
+
 if PROBE_DIR:
     _install(PROBE_DIR)
+if os.environ.get("GAMEVAULT_BENCH_LEVER"):
+    _lever(os.environ["GAMEVAULT_BENCH_LEVER"])
