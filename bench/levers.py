@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 # issue 17's levers: name -> (lines that turn it off, lines that turn it on), run before the command;
-# `--lever NAME` measures one alone. "http", "rebalance" and "batches" ship on; "delivery" and "linger" are
-# measured, not shipped (bench/faust_delivery.py).
+# `--lever NAME` measures one alone. "http", "rebalance", "batches" and "changelog_pause" ship on; "delivery",
+# "linger" and "one_write" are measured, not shipped (bench/faust_delivery.py).
 LEVERS = {
     "delivery": ("", "from bench import faust_delivery\nfaust_delivery.install()\n"),
     # Faust's producer linger: 2 ms as shipped (agents/app.py), 10 ms on: fuller, fewer produce requests
@@ -16,6 +16,9 @@ LEVERS = {
     # whole fetched batches for the rating fold (agents/batch_routes.py): off = the agent's own Faust stream
     "batches": ("from gamevault.agents import batch_routes\nbatch_routes.route_batches = lambda *a, **kw: None\n",
                 ""),
+    # Faust's pause of table changelogs mirrored in aiokafka (agents/faust_patches.py): off = every fetch names them
+    "changelog_pause": ("from gamevault.agents import faust_patches\n"
+                        "faust_patches.pause_changelogs_in_fetch = lambda: None\n", ""),
     "http": ("import httpx\nfrom gamevault import http_clients\nhttp_clients.async_client = httpx.AsyncClient\n", ""),
     # a batch's state and what it caused in one produce round (what an atomic write would buy at most):
     # on = the flush does not wait for the state before sending the rest. Measured, not shipped: see

@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 TARGETS = {CATALOG_INGRESS.name: CATALOG_COMMANDS, REVIEWS_INGRESS.name: REVIEWS_COMMANDS}
 BATCH, SLICE = 100, 5  # the loop is handed back every SLICE records (about 0.5 ms); a fetch decodes BATCH at once
 METADATA_REFRESH_MS = 3000  # how soon a new partner's topic is consumed
+STOP_S = 5.0  # how long the consumer's stop may take (its group leave): see `on_stop`
 STAGE = "ingress"
 
 
@@ -82,8 +83,15 @@ class IngressService(mode.Service):
         self.add_future(self._run())
 
     async def on_stop(self) -> None:
+        """aiokafka's stop can wait for good for a group coordinator it lost (aio-libs/aiokafka#659): seen
+        when a broker ends a connection whose session expired (its re-authentication deadline), which
+        held a worker's stop for 30 s until it was killed. Offsets are committed after each batch, so a
+        stop cut short loses nothing: the broker drops the member when its session times out."""
         if self._consumer is not None:
-            await self._consumer.stop()
+            try:
+                await asyncio.wait_for(self._consumer.stop(), STOP_S)
+            except TimeoutError:
+                log.warning("the ingress consumer did not leave its group in %.0f s: stopped without it", STOP_S)
 
     async def _run(self) -> None:
         await self.replicas.ready.wait()  # the partners registry is read before any partner record

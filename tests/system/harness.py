@@ -77,7 +77,8 @@ class Traffic:
         self.accepted_at: list[float] = []  # monotonic time of each accepted order
         self.undeliverable: set[str] = set()  # orders sent to an address the carrier refuses
         self.approved: dict[str, dict[str, int]] = defaultdict(dict)  # product -> review -> stars
-        self.invalid: dict[str, str] = {}  # dead-letter key -> expected reason
+        self.invalid: dict[str, str] = {}  # dead-letter key -> expected reason (of the records the broker took)
+        self.partner_refused: list[str] = []  # partner records the broker never acknowledged (why)
         self.lock = threading.Lock()
         self.workers: list[threading.Thread] = []
         self.seller = self.api.register("seller")
@@ -180,9 +181,13 @@ class Traffic:
                           (orjson.dumps({"specversion": "1.0", "id": "x", "source": "/p",
                                          "time": "2026-11-28T00:00:00Z",
                                          "type": "gamevault.catalog.product.teleport", "data": {}}), "unknown_type")])
-        self.partner.send("gamevault.catalog.commands", key=key.encode(), value=bad[0])
+        sent = self.partner.send("gamevault.catalog.commands", key=key.encode(), value=bad[0])
+        sent.add_callback(self._written, key, bad[1])  # a partner counts what the broker acknowledged
+        sent.add_errback(lambda exc: self.partner_refused.append(repr(exc)))
+
+    def _written(self, key: str, reason: str, _metadata: Any) -> None:
         with self.lock:
-            self.invalid[key] = bad[1]
+            self.invalid[key] = reason
 
 
 # ---- invariants ---------------------------------------------------------------------------------
@@ -332,6 +337,9 @@ def check_everything(stack: Stack, traffic: Traffic, window: tuple[float, float]
     assert summary["completed"] > 0
     summary["reviews"] = check_ratings(traffic)
     summary["dead letters"] = check_deadletters(traffic)
+    assert window is not None or not traffic.partner_refused, traffic.partner_refused[:3]  # only under a fault
+    if traffic.partner_refused:
+        summary["partner records the broker refused (during the fault)"] = len(traffic.partner_refused)
     summary["lake events"] = check_lake(stack)
     check_no_server_errors(traffic, window)
     summary["requests"] = sum(sum(c.values()) for c in traffic.calls.statuses.values())
