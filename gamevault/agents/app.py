@@ -15,7 +15,6 @@ from gamevault.tables import spill
 def create_faust_app(settings: Settings) -> faust.App:
     faust_patches.shorten_fetch_wait()
     faust_patches.drain_safely()
-    faust_patches.pause_changelogs_in_fetch()
     return faust.App(
         settings.app_id,
         **settings.kafka.faust(),

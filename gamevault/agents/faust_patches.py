@@ -23,12 +23,6 @@
 
 3. Whole fetched batches for the topics routed in agents/batch_routes.py: taken out of each fetch where
    aiokafka returns it, handed over after that fetch's other records.
-
-4. `pause_changelogs_in_fetch`: Faust pauses a partition in its own books only, and aiokafka goes on
-   fetching it. A worker's own table changelogs (13 topics, 104 partitions) stay paused after recovery, so
-   every fetch named them (113 partitions a fetch instead of 57). The first records written to each were
-   fetched, never taken and kept buffered: they held the node's next fetch back for aiokafka's prefetch
-   backoff (100 ms) and left that partition out of later fetches for good.
 """
 
 from __future__ import annotations
@@ -64,52 +58,6 @@ def shorten_fetch_wait(wait_ms: int = FETCH_MAX_WAIT_MS) -> None:
 
     create.gamevault_patched = True  # type: ignore[attr-defined]
     driver.AIOKafkaConsumerThread._create_worker_consumer = create
-
-
-def pause_changelogs_in_fetch() -> None:
-    """Pause and resume a table's changelog partitions in aiokafka too when Faust does (idempotent).
-
-    Only changelog partitions: they are what Faust keeps paused for long (between recoveries). aiokafka's
-    pause makes a future of the running loop, so it is done in the consumer's thread, in call order.
-    """
-    from aiokafka import TopicPartition
-    from faust.transport.consumer import Consumer
-
-    if getattr(Consumer.pause_partitions, "gamevault_patched", False):
-        return
-    original_pause, original_resume = Consumer.pause_partitions, Consumer.resume_partitions
-
-    def mirror(self: Any, tps: Any, pause: bool) -> None:
-        thread = getattr(self, "_thread", None)
-        client = getattr(thread, "_consumer", None)
-        changelogs = [TopicPartition(tp.topic, tp.partition) for tp in tps if self._is_changelog_tp(tp)]
-        if client is None or not changelogs:
-            return
-
-        def apply() -> None:  # in the consumer's thread
-            assigned = client.assignment()
-            for tp in changelogs:
-                if tp in assigned:  # an assignment since: Faust pauses what it assigns anew
-                    (client.pause if pause else client.resume)(tp)
-
-        loop = thread.thread_loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(apply)
-
-    def pause_partitions(self: Any, tps: Any) -> None:
-        tps = list(tps)
-        original_pause(self, tps)
-        mirror(self, tps, pause=True)
-
-    def resume_partitions(self: Any, tps: Any) -> None:
-        tps = list(tps)
-        original_resume(self, tps)
-        mirror(self, tps, pause=False)
-
-    pause_partitions.gamevault_patched = True  # type: ignore[attr-defined]
-    pause_partitions.__wrapped__ = original_pause  # type: ignore[attr-defined]  # for the tests
-    Consumer.pause_partitions = pause_partitions
-    Consumer.resume_partitions = resume_partitions
 
 
 async def deliver(consumer: Any, callback: Any, message: Any) -> None:
