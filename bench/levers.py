@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 # issue 17's levers: name -> (lines that turn it off, lines that turn it on), run before the command;
-# `--lever NAME` measures one alone. "http", "rebalance", "batches" and "changelog_pause" ship on; "delivery",
-# "linger" and "one_write" are measured, not shipped (bench/faust_delivery.py).
+# `--lever NAME` measures one alone. "http", "rebalance" and "batches" ship on; "delivery", "linger" and
+# "one_write" are measured, not shipped (bench/faust_delivery.py). "changelog_pause" was measured at dac72c0
+# (Faust's pause of table changelogs mirrored in aiokafka) and not shipped.
 LEVERS = {
     "delivery": ("", "from bench import faust_delivery\nfaust_delivery.install()\n"),
     # Faust's producer linger: 2 ms as shipped (agents/app.py), 10 ms on: fuller, fewer produce requests
@@ -16,10 +17,17 @@ LEVERS = {
     # whole fetched batches for the rating fold (agents/batch_routes.py): off = the agent's own Faust stream
     "batches": ("from gamevault.agents import batch_routes\nbatch_routes.route_batches = lambda *a, **kw: None\n",
                 ""),
-    # Faust's pause of table changelogs mirrored in aiokafka (agents/faust_patches.py): off = every fetch names them
-    "changelog_pause": ("from gamevault.agents import faust_patches\n"
-                        "faust_patches.pause_changelogs_in_fetch = lambda: None\n", ""),
     "http": ("import httpx\nfrom gamevault import http_clients\nhttp_clients.async_client = httpx.AsyncClient\n", ""),
+    # longer idle polls: Faust's consumer waits 200 ms (instead of 50) for records before answering empty
+    "faust_wait": ("", "from gamevault.agents import faust_patches\n_shorten = faust_patches.shorten_fetch_wait\n"
+                       "faust_patches.shorten_fetch_wait = lambda wait_ms=200: _shorten(wait_ms)\n"),
+    # ... and the read-model replica 100 ms (instead of 25): how stale the read model may get at low traffic
+    "replica_wait": ("", "import aiokafka\n_init = aiokafka.AIOKafkaConsumer.__init__\n"
+                         "def _replica_wait(self, *a, **kw):\n"
+                         "    if kw.get('client_id') == 'gamevault-replica':\n"
+                         "        kw['fetch_max_wait_ms'] = 100\n"
+                         "    _init(self, *a, **kw)\n"
+                         "aiokafka.AIOKafkaConsumer.__init__ = _replica_wait\n"),
     # a batch's state and what it caused in one produce round (what an atomic write would buy at most):
     # on = the flush does not wait for the state before sending the rest. Measured, not shipped: see
     # docs/RELIABILITY.md (a crash may then keep outputs whose state is lost)

@@ -13,10 +13,11 @@ orders (as fast as 64 clients can) before the measured ones, so the figure is th
 running, as an operator's does; `--warm-up 60` is the cold start. `--requests` also counts every Kafka request
 of every process `up` started (bench/kafka_probe), per completed order by client.
 
-`--lever NAME` runs each rate with one of bench/levers.py's levers off, then on (alternated).
+`--lever NAME` runs each rate with one of bench/levers.py's levers off, then on (alternated). `--idle S` also
+measures an idle `up` (no orders after the warm-up) for S seconds, per second: the floor of a low rate.
 
 Run: `python -m bench.up [--orders 600] [--rates 40,100,0] [--repeat 2] [--warm-up 1500] [--requests]
-[--lever NAME]`.
+[--lever NAME] [--idle S]`.
 """
 
 from __future__ import annotations
@@ -108,9 +109,10 @@ def part_of(pid: int) -> str | None:
 
 
 def one_run(orders: int, rate: float | None, warm_up: int, requests: bool, warm_at_rate: bool = False,
-            lever: str | None = None) -> dict[str, float]:
+            lever: str | None = None, idle_s: float = 0.0) -> dict[str, float]:
     """A fresh `gamevault up` in a home of its own -> CPU ms per completed order by part, the count and (with
-    `requests`) Kafka requests per completed order as "client|API". `lever`: "NAME:on" or "NAME:off"."""
+    `requests`) Kafka requests per completed order as "client|API". `lever`: "NAME:on" or "NAME:off".
+    `idle_s`: no orders after the warm-up; the same figures per second over `idle_s` seconds instead."""
     from gamevault.cli.common import settings_from
 
     with tempfile.TemporaryDirectory(prefix="gv-bench-up-") as tmp:
@@ -151,8 +153,12 @@ def one_run(orders: int, rate: float | None, warm_up: int, requests: bool, warm_
             broker = next(pid for pid, name in parts.items() if name == "broker")
             cpu0, requests0 = {pid: cpu_seconds(pid) for pid in parts}, probe_counts(probe_dir)
             compiler0 = compiler_ticks(broker)
-            placed = asyncio.run(place_many(url, products, buyers, orders, 64 if rate is None else 200, rate))
-            wait_done(done, placed)
+            if idle_s:
+                time.sleep(idle_s)
+                placed = []
+            else:
+                placed = asyncio.run(place_many(url, products, buyers, orders, 64 if rate is None else 200, rate))
+                wait_done(done, placed)
             cpu1 = {pid: cpu_seconds(pid) for pid in parts}
             compiler = compiler_seconds(compiler0, compiler_ticks(broker))
             time.sleep(1.5 if requests else 0)
@@ -160,9 +166,10 @@ def one_run(orders: int, rate: float | None, warm_up: int, requests: bool, warm_
             spent = {name: 0.0 for name in PARTS}
             for pid, name in parts.items():
                 spent[name] += cpu1[pid] - cpu0[pid]
-            completed = sum(done.done.get(o, (0, ""))[1] == "completed" for o in placed)
+            completed = idle_s or sum(done.done.get(o, (0, ""))[1] == "completed" for o in placed)
             done.close()
-            sent = {key: (n - requests0.get(key, 0)) / max(completed, 1) for key, n in requests1.items()}
+            counted_over = idle_s + (1.5 if requests else 0) if idle_s else completed  # the counts run on 1.5 s
+            sent = {key: (n - requests0.get(key, 0)) / max(counted_over, 1) for key, n in requests1.items()}
             return {**{name: s * 1000 / max(completed, 1) for name, s in spent.items()}, "completed": completed,
                     "broker's JIT compiler": compiler * 1000 / max(completed, 1),
                     **sent}
@@ -183,6 +190,8 @@ def main(argv: list[str] | None = None) -> list[Table]:
     parser.add_argument("--requests", action="store_true", help="also count Kafka requests per order by client")
     parser.add_argument("--lever", choices=sorted(LEVERS), help="each rate with one lever of bench/levers.py "
                         "off, then on (alternated)")
+    parser.add_argument("--idle", type=float, default=0.0, metavar="SECONDS", help="also measure an idle `up` "
+                        "(no orders after the warm-up) for SECONDS: CPU ms and requests per second")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args(argv)
     settings = [(rate, state) for rate in args.rates for state in (["off", "on"] if args.lever else [""])]
@@ -192,6 +201,12 @@ def main(argv: list[str] | None = None) -> list[Table]:
             lever = f"{args.lever}:{state}" if args.lever else None
             runs[rate, state].append(one_run(args.orders, rate or None, args.warm_up, args.requests,
                                              args.warm_at_rate, lever))
+    states = ["off", "on"] if args.lever else [""]
+    idle: dict[str, list[dict[str, float]]] = {state: [] for state in states} if args.idle else {}
+    for _ in range(args.repeat if args.idle else 0):
+        for state in states:
+            idle[state].append(one_run(0, None, args.warm_up, args.requests, idle_s=args.idle,
+                                       lever=f"{args.lever}:{state}" if args.lever else None))
     warmed = " at the same rate" if args.warm_at_rate else ""
     label = {(rate, state): (f"{rate:g}" if rate else "as fast as 64 clients can") +
              (f", {args.lever} {state}" if state else "") for rate, state in runs}
@@ -212,6 +227,8 @@ def main(argv: list[str] | None = None) -> list[Table]:
     tables = [table]
     if args.requests:
         tables.append(request_table(runs, label, args.orders))
+    if idle:
+        tables.append(idle_table(idle, args.idle, args.warm_up, args.lever))
     publish(tables, "bench.up", argv, args.no_record)
     return tables
 
@@ -230,6 +247,26 @@ def request_table(runs: dict[Any, list[dict[str, float]]], label: dict[Any, str]
         table.add(label[setting], produce, *fetches, median([parts / max(n, 1e-9) for parts, n in faust]))
     table.notes.append("Counted in every process `up` started, at its aiokafka connections (bench/kafka_probe): "
                        "a request per call, whatever its size; the broker answers each.")
+    return table
+
+
+def idle_table(by_state: dict[str, list[dict[str, float]]], seconds: float, warm_up: int, lever: str | None
+               ) -> Table:
+    """What an idle `up` costs a second: the floor under every low-rate figure per order."""
+    repeats = len(next(iter(by_state.values())))
+    table = Table(f"An idle `gamevault up` ({seconds:g} s after {warm_up:,} orders, medians of {repeats} runs): "
+                  "CPU ms and Kafka requests per second",
+                  ["", *(f"{name} ms/s" for name in PARTS), "all ms/s", "of the broker's: its JIT compiler ms/s",
+                   "produce/s", *(f"fetch/s: {c}" for c in CLIENTS.values())])
+    for state, runs in by_state.items():
+        ms = [median([r[name] for r in runs]) for name in PARTS]
+        produce = median([sum(v for k, v in r.items() if k.endswith("|Produce")) for r in runs])
+        fetches = [median([r.get(f"{c}|Fetch", 0.0) for r in runs]) for c in CLIENTS.values()]
+        table.add(f"idle, {lever} {state}" if state else "idle", *ms, sum(ms),
+                  median([r["broker's JIT compiler"] for r in runs]), produce, *fetches)
+    table.notes.append("At R orders/s an order carries about (idle ms/s) / R of this on top of its own work: the "
+                       "long polls of each consumer (Faust 50 ms, the replica 25 ms, replies 500 ms, ingress 100 ms, "
+                       "the sink 500 ms) answered empty, and the broker's own housekeeping.")
     return table
 
 
