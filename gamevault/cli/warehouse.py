@@ -129,13 +129,18 @@ def stream_rows(columns: list[str], batches: Any, fmt: str) -> None:
 def sql(query: str | None, fmt: str, timeout_s: float, max_rows: int, home: Path | None) -> None:
     """DuckDB over the lake, read-only and sandboxed. Views: events, orders, order_items, payments,
     shipments, reviews, comments, products, users, carts. Without QUERY: an interactive shell (history kept)."""
-    from gamevault.warehouse.sandbox import Refused, Sandbox, TimedOut
+    from gamevault.warehouse.sandbox import Sandbox
 
-    box = Sandbox(settings_from(home).lake)
-    if query is None and sys.stdin.isatty():
-        _shell(box, fmt, settings_from(home).home / "sql_history")
-        return
-    text = query if query is not None else sys.stdin.read()
+    with Sandbox(settings_from(home).lake) as box:
+        if query is None and sys.stdin.isatty():
+            _shell(box, fmt, settings_from(home).home / "sql_history")
+        else:
+            _run_sql(box, query if query is not None else sys.stdin.read(), fmt, timeout_s, max_rows)
+
+
+def _run_sql(box: Any, text: str, fmt: str, timeout_s: float, max_rows: int) -> None:
+    from gamevault.warehouse.sandbox import Refused, TimedOut
+
     try:
         if fmt in ("csv", "json"):
             for columns, batches in box.stream(text, timeout_s):
@@ -210,7 +215,8 @@ def report(name: str | None, fmt: str, list_: bool, out: Path | None, home: Path
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True,
                   disable=not sys.stderr.isatty()) as progress:
         progress.add_task(f"running {name}", total=None)
-        result = Sandbox(settings.lake).query(REPORTS_SQL[name])
+        with Sandbox(settings.lake) as box:
+            result = box.query(REPORTS_SQL[name])
     if fmt == "png":
         path = out or settings.home / "reports" / f"{name}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}.png"
         click.echo(draw(name, result.columns, result.rows, path))

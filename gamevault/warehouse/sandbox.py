@@ -93,6 +93,18 @@ class Sandbox:
             con.execute(setting)
         return con
 
+    def close(self) -> None:
+        """Close the connection in this thread: one left for the interpreter's exit can abort the process
+        after its output is written (duckdb/duckdb#13904; seen once: `gamevault report` killed by SIGABRT)."""
+        self.con.close()
+        self._spill.cleanup()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def refresh(self) -> None:
         """Views over the lake's newest snapshot (a new connection: the old one's settings are locked)."""
         self.con.close()
