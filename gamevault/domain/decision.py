@@ -41,13 +41,12 @@ def saga_reply(type_: CommandType, aggregate: dict[str, Any], data: dict[str, An
     return Command(type_, aggregate["order_id"], {"order_id": aggregate["order_id"], **data})
 
 
-def remembered(state: dict[str, Any], events: list[tuple[str, dict[str, Any]]], cause: str,
-               reply: bool = True) -> Decision:
+def remembered(state: dict[str, Any], events: list[tuple[str, dict[str, Any]]], cause: str) -> Decision:
     """A decision whose state keeps its cause and the events it emitted. The runtime stores the state
     before it sends them (agents/runtime.apply): a command replayed after a crash in between finds its
     cause there and re-emits them (`replay`), which a state that only says "done" cannot do."""
     state = {**state, "last_cause": cause, "last_events": events}
-    return Decision(state=state, events=events, reply=state if reply else None)
+    return Decision(state=state, events=events, reply=state)
 
 
 def replay(state: dict[str, Any]) -> Decision:
